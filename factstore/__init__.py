@@ -1,0 +1,1 @@
+"""factstore: an auditable record of figures from news articles."""
