@@ -1,0 +1,238 @@
+"""The `factstore` command. Each subcommand is a thin adapter: parse arguments, call the package,
+print. Errors become one line on stderr and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from factstore.config import Settings
+from factstore.store.database import create_store_engine
+from factstore.store.errors import StoreError
+from factstore.store.event_store import EventStore
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_FAILURE = 1
+
+
+class CliError(click.ClickException):
+    """A failure worth one line: printed as 'factstore: error: …', exit 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"factstore: error: {self.format_message()}", err=True)
+
+
+def one_line_errors(command: F) -> F:
+    """Turn the package's expected failures into CliError (one line, exit 1)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from factstore.ingest.sources import SourceError
+
+        try:
+            return command(*args, **kwargs)
+        except (StoreError, SourceError, ValueError) as error:
+            raise CliError(str(error)) from error
+        except SQLAlchemyError as error:
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            raise CliError(f"database error: {reason}") from error
+        except OSError as error:
+            raise CliError(str(error)) from error
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Context:
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = create_store_engine(self.database_url)
+        return self._engine
+
+    def store(self, *, require_schema: bool = True) -> EventStore:
+        if require_schema:
+            from factstore.store.schema import require_current_schema
+
+            require_current_schema(self.engine)
+        return EventStore(self.engine)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--database-url",
+    envvar="FACTSTORE_DATABASE_URL",
+    default=lambda: Settings.from_env().database_url,
+    show_default="sqlite:///factstore.db",
+    help="SQLAlchemy URL of the store (env FACTSTORE_DATABASE_URL).",
+)
+@click.version_option(package_name="factstore")
+@click.pass_context
+def main(ctx: click.Context, database_url: str) -> None:
+    """factstore: an auditable record of figures from news articles."""
+    ctx.obj = Context(database_url)
+
+
+# --- database ---------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Create or migrate the database schema."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@pass_context
+@one_line_errors
+def db_upgrade(context: Context, revision: str) -> None:
+    """Create the schema or migrate it to REVISION (default: head)."""
+    from factstore.store.schema import current_revision, upgrade
+
+    before = current_revision(context.engine)
+    upgrade(context.engine, revision)
+    after = current_revision(context.engine)
+    shown = context.engine.url.render_as_string(hide_password=True)
+    if before == after:
+        click.echo(f"schema already at {after} ({shown})")
+    else:
+        click.echo(f"schema upgraded {before or 'empty'} -> {after} ({shown})")
+
+
+@db.command("current")
+@pass_context
+@one_line_errors
+def db_current(context: Context) -> None:
+    """Print the schema revision of the database."""
+    from factstore.store.schema import current_revision
+
+    click.echo(current_revision(context.engine) or "empty (run: factstore db upgrade)")
+
+
+# --- ingestion --------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--actor", default=lambda: os.environ.get("USER", "cli"), help="Recorded as the writer.")
+@click.option("--batch-size", default=200, show_default=True, help="Articles per transaction.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
+@pass_context
+@one_line_errors
+def ingest(context: Context, paths: tuple[Path, ...], actor: str, batch_size: int, quiet: bool) -> None:
+    """Ingest articles from text, JSON or JSON Lines files, or folders of them."""
+    from factstore.ingest.service import ingest as ingest_articles
+    from factstore.ingest.sources import read_paths
+
+    store = context.store()
+    # Read everything once before writing anything, so a bad record fails the whole command
+    # instead of leaving the input half-ingested.
+    total = sum(1 for _ in read_paths(paths))
+    counts = {"new": 0, "revised": 0, "unchanged": 0}
+    events = 0
+    started = time.monotonic()
+    show_progress = quiet or total > 50
+    metadata = {"actor": actor, "source": "cli:ingest"}
+    for done, outcome in enumerate(
+        ingest_articles(store, read_paths(paths), metadata=metadata, batch_size=batch_size), 1
+    ):
+        counts[outcome.status] += 1
+        events += outcome.events_appended
+        if not quiet and total <= 50:
+            click.echo(
+                f"{outcome.status:9} {outcome.stream_id} v{outcome.version} "
+                f"(+{outcome.events_appended} events) {outcome.source or ''}".rstrip()
+            )
+        elif show_progress and (done % 500 == 0 or done == total) and sys.stderr.isatty():
+            click.echo(f"\r{done}/{total} articles", err=True, nl=done == total)
+    elapsed = time.monotonic() - started
+    click.echo(
+        f"ingested {total} articles: {counts['new']} new, {counts['revised']} revised, "
+        f"{counts['unchanged']} unchanged; {events} events appended; "
+        f"head position {store.head_position()} ({elapsed:.2f}s)"
+    )
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--digest", "digest", metavar="DIGEST@POSITION", help="A digest printed earlier.")
+@pass_context
+@one_line_errors
+def verify(context: Context, digest: str | None) -> None:
+    """Check every hash chain; with --digest, that the log still begins with that history."""
+    from factstore.store.verification import check_digest, parse_digest, verify_log
+
+    if digest is not None:
+        parse_digest(digest)  # a malformed digest fails before the walk
+    store = context.store()
+    report = verify_log(store)
+    if report.broken is not None:
+        click.echo(f"factstore: verify failed: {report.broken}", err=True)
+        sys.exit(EXIT_FAILURE)
+    if digest is not None:
+        problem = check_digest(store, digest)
+        if problem is not None:
+            click.echo(f"factstore: verify failed: {problem}", err=True)
+            sys.exit(EXIT_FAILURE)
+    click.echo(
+        f"ok: {report.events_checked} events in {report.streams_checked} streams verified; "
+        f"head {report.digest}"
+        + (f"; digest {digest} holds" if digest else "")
+    )
+
+
+@main.command()
+@pass_context
+@one_line_errors
+def digest(context: Context) -> None:
+    """Print the digest of the whole log at its head position (write it down)."""
+    from factstore.store.verification import format_digest
+
+    position, head_hash = context.store().head()
+    click.echo(format_digest(head_hash, position))
+
+
+# --- serving ----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@pass_context
+@one_line_errors
+def serve(context: Context, host: str, port: int, workers: int) -> None:
+    """Serve the HTTP API with gunicorn (the web layer lives in the `api` package)."""
+    context.store()  # fail here, in one line, if the schema is missing
+    os.environ["FACTSTORE_DATABASE_URL"] = context.database_url
+    argv = [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"{host}:{port}",
+        "--workers", str(workers),
+        "--access-logfile", "-",
+        "api.wsgi:app",
+    ]
+    click.echo(f"serving http://{host}:{port}/v1/health with {workers} workers", err=True)
+    os.execv(sys.executable, argv)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

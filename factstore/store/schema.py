@@ -1,0 +1,55 @@
+"""Schema management through Alembic, callable from the CLI and the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine
+
+import migrations
+from factstore.store.errors import StoreError
+
+
+class SchemaNotCurrent(StoreError):
+    """The database is empty or behind the code's migrations."""
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    # ConfigParser treats "%" as interpolation: URL-encoded options must be escaped.
+    url = engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    with engine.begin() as conn:
+        config = alembic_config(engine)
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Fail with a clear message instead of an SQL error when the schema is missing or old."""
+    current = current_revision(engine)
+    if current != head_revision():
+        shown = engine.url.render_as_string(hide_password=True)
+        state = "has no factstore schema" if current is None else f"is at schema {current}"
+        raise SchemaNotCurrent(f"{shown} {state}: run `factstore db upgrade`")

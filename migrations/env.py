@@ -1,0 +1,49 @@
+"""Alembic environment: the models' metadata is the target; the URL comes from factstore's config
+(or from a connection handed in by `factstore.store.schema.upgrade`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from factstore.config import Settings
+from factstore.store.database import create_store_engine
+from factstore.store.models import Base
+
+# Tables that belong to other libraries (APScheduler keeps its jobs in our database).
+FOREIGN_TABLES = {"apscheduler_jobs"}
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
+def run_with(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        include_object=include_object,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        run_with(connection)
+        return
+    url = context.config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url
+    engine = create_store_engine(url)
+    with engine.connect() as conn:
+        run_with(conn)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (--sql) migrations are not supported: run against a database")
+run_online()

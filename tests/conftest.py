@@ -1,0 +1,102 @@
+"""One fixture set gives every test a fresh, migrated store on the backend under test.
+
+FACTSTORE_TEST_DATABASE_URL unset: SQLite files in a temporary folder.
+FACTSTORE_TEST_DATABASE_URL=postgresql+psycopg://…: each test gets its own schema in that
+database (search_path set through the URL, so subprocesses see the same store); a server that
+cannot be reached stops the whole run with an error, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from factstore.store.database import create_store_engine
+from factstore.store.event_store import EventStore
+from factstore.store.schema import upgrade
+
+TEST_DATABASE_URL = os.environ.get("FACTSTORE_TEST_DATABASE_URL", "").strip()
+BACKEND = make_url(TEST_DATABASE_URL).get_backend_name() if TEST_DATABASE_URL else "sqlite"
+
+
+def pytest_report_header() -> str:
+    shown = make_url(TEST_DATABASE_URL).render_as_string() if TEST_DATABASE_URL else "temp files"
+    return f"factstore test backend: {BACKEND} ({shown})"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if BACKEND != "postgresql":
+        return
+    try:
+        engine = create_engine(_admin_url())
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as error:  # noqa: BLE001 - any failure to connect ends the run
+        pytest.exit(f"PostgreSQL at {TEST_DATABASE_URL} is not reachable: {error}", returncode=3)
+
+
+def _admin_url() -> str:
+    url = make_url(TEST_DATABASE_URL)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def _postgres_schema_url(schema: str) -> str:
+    url = make_url(_admin_url())
+    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False
+    )
+
+
+@pytest.fixture
+def backend() -> str:
+    return BACKEND
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all."""
+    if BACKEND == "sqlite":
+        yield f"sqlite:///{tmp_path / 'factstore.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield _postgres_schema_url(schema)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def database_url(fresh_database_url: str) -> str:
+    """A database migrated to the latest schema."""
+    engine = create_store_engine(fresh_database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    return fresh_database_url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = create_store_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def store(engine: Engine) -> EventStore:
+    return EventStore(engine)
