@@ -36,7 +36,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError) -> Response:
         log.warning("database unavailable: %s", error.__class__.__name__)
-        response = problem(503, "Service Unavailable", "the database cannot be reached; retry later")
+        response = problem(
+            503, "Service Unavailable", "the database cannot be reached; retry later"
+        )
         response.headers["Retry-After"] = "5"
         return response
 

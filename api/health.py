@@ -11,4 +11,6 @@ blueprint = Blueprint("health", __name__)
 @blueprint.get("/health")
 def health() -> ResponseReturnValue:
     store = current_app.extensions["factstore"]
-    return jsonify({"status": "ok", "database": "reachable", "head_position": store.head_position()})
+    return jsonify(
+        {"status": "ok", "database": "reachable", "head_position": store.head_position()}
+    )

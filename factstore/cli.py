@@ -130,12 +130,16 @@ def db_current(context: Context) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--actor", default=lambda: os.environ.get("USER", "cli"), help="Recorded as the writer.")
+@click.option(
+    "--actor", default=lambda: os.environ.get("USER", "cli"), help="Recorded as the writer."
+)
 @click.option("--batch-size", default=200, show_default=True, help="Articles per transaction.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 @pass_context
 @one_line_errors
-def ingest(context: Context, paths: tuple[Path, ...], actor: str, batch_size: int, quiet: bool) -> None:
+def ingest(
+    context: Context, paths: tuple[Path, ...], actor: str, batch_size: int, quiet: bool
+) -> None:
     """Ingest articles from text, JSON or JSON Lines files, or folders of them."""
     from factstore.ingest.service import ingest as ingest_articles
     from factstore.ingest.sources import read_paths
@@ -194,8 +198,7 @@ def verify(context: Context, digest: str | None) -> None:
             sys.exit(EXIT_FAILURE)
     click.echo(
         f"ok: {report.events_checked} events in {report.streams_checked} streams verified; "
-        f"head {report.digest}"
-        + (f"; digest {digest} holds" if digest else "")
+        f"head {report.digest}" + (f"; digest {digest} holds" if digest else "")
     )
 
 
@@ -224,10 +227,15 @@ def serve(context: Context, host: str, port: int, workers: int) -> None:
     context.store()  # fail here, in one line, if the schema is missing
     os.environ["FACTSTORE_DATABASE_URL"] = context.database_url
     argv = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"{host}:{port}",
-        "--workers", str(workers),
-        "--access-logfile", "-",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
         "api.wsgi:app",
     ]
     click.echo(f"serving http://{host}:{port}/v1/health with {workers} workers", err=True)

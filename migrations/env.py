@@ -3,21 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from alembic import context
 from sqlalchemy.engine import Connection
 
 from factstore.config import Settings
 from factstore.store.database import create_store_engine
 from factstore.store.models import Base
-
-# Tables that belong to other libraries (APScheduler keeps its jobs in our database).
-FOREIGN_TABLES = {"apscheduler_jobs"}
-
-
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    return not (type_ == "table" and name in FOREIGN_TABLES)
+from factstore.store.schema import include_object
 
 
 def run_with(connection: Connection) -> None:

@@ -49,7 +49,9 @@ def _ingest_batch(
 ) -> list[IngestOutcome]:
     # The last article (content) event and the version of each stream that already exists.
     known: dict[str, tuple[int, str | None]] = {}
-    for stream_id, version in store.stream_versions({stream_id_for(a.article_id) for a in batch}).items():
+    for stream_id, version in store.stream_versions(
+        {stream_id_for(a.article_id) for a in batch}
+    ).items():
         last = store.last_event_of_types(stream_id, ARTICLE_EVENT_TYPES)
         known[stream_id] = (version, None if last is None else last.data.get("content_hash"))
 

@@ -92,8 +92,10 @@ def read_paths(paths: Iterable[Path]) -> Iterator[ArticleInput]:
     for path in paths:
         if path.is_dir():
             files = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
                 and _kind(p) is not None
             )
             for file in files:
@@ -133,7 +135,9 @@ def read_file(path: Path) -> Iterator[ArticleInput]:
                 text = handle.read()
             if not text.strip():
                 raise SourceError(f"{path}: the file is empty")
-            yield ArticleInput(article_id=article_id_for(None, None, stem), text=text, source=str(path))
+            yield ArticleInput(
+                article_id=article_id_for(None, None, stem), text=text, source=str(path)
+            )
         elif kind == "json":
             with _open_text(path) as handle:
                 try:
@@ -157,6 +161,10 @@ def read_file(path: Path) -> Iterator[ArticleInput]:
                         record, where=f"{path}:{number}", fallback_id=f"{stem}-{number}"
                     )
         else:
-            raise SourceError(f"{path}: not an article file (.txt, .json or .jsonl, optionally .gz)")
+            raise SourceError(
+                f"{path}: not an article file (.txt, .json or .jsonl, optionally .gz)"
+            )
     except UnicodeDecodeError as error:
-        raise SourceError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from error
+        raise SourceError(
+            f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from error

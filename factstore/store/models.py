@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     BigInteger,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
     Uuid,
@@ -66,4 +68,4 @@ class StoredEvent(Base):
     )
 
 
-events_table = StoredEvent.__table__
+events_table = cast(Table, StoredEvent.__table__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -15,6 +16,17 @@ from factstore.store.errors import StoreError
 
 class SchemaNotCurrent(StoreError):
     """The database is empty or behind the code's migrations."""
+
+
+# Tables that belong to other libraries (APScheduler keeps its jobs in our database).
+FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Autogenerate filter: leave other libraries' tables alone."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -27,7 +27,9 @@ def test_follower_sees_every_event_once_and_in_order(store: EventStore) -> None:
         try:
             while remaining:
                 size = min(remaining, rng.randint(1, 8))
-                batch = [NewEvent("Tick", {"writer": index, "n": remaining - i}) for i in range(size)]
+                batch = [
+                    NewEvent("Tick", {"writer": index, "n": remaining - i}) for i in range(size)
+                ]
                 # Writers share streams, so appends also race on the same stream.
                 store.append(f"stream-{rng.randrange(20)}", batch, StreamState.ANY)
                 written[index].update(e.event_id for e in batch)

@@ -45,7 +45,11 @@ def test_append_assigns_versions_positions_and_hashes(store: EventStore) -> None
 def test_stored_event_reads_back_identical(store: EventStore) -> None:
     sent = NewEvent(
         type="ClaimAsserted",
-        data={"value": 1.5, "nested": {"list": [1, "two", None, True]}, "text": "Kokceli – “quoted”"},
+        data={
+            "value": 1.5,
+            "nested": {"list": [1, "two", None, True]},
+            "text": "Kokceli – “quoted”",
+        },
         metadata={"actor": "analyst", "correlation_id": "c-1"},
         schema_version=3,
     )

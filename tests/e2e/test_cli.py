@@ -1,0 +1,149 @@
+"""The `factstore` command as a user runs it: a real subprocess against the test database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from factstore.store.database import create_store_engine
+
+REPO = Path(__file__).resolve().parents[2]
+SEEDS = REPO / "seeds"
+
+
+def run(database_url: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FACTSTORE_DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "factstore.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd or REPO,
+        timeout=120,
+    )
+
+
+def test_upgrade_ingest_verify_digest(fresh_database_url: str) -> None:
+    upgraded = run(fresh_database_url, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "0001_events" in upgraded.stdout
+
+    first = run(fresh_database_url, "ingest", str(SEEDS))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("new ") == 5
+    assert "5 new, 0 revised, 0 unchanged" in first.stdout
+
+    again = run(fresh_database_url, "ingest", str(SEEDS))
+    assert "0 new, 0 revised, 5 unchanged; 0 events appended" in again.stdout
+
+    digest = run(fresh_database_url, "digest")
+    assert digest.returncode == 0
+    assert digest.stdout.startswith("sha256:")
+    assert digest.stdout.strip().endswith("@5")
+
+    verified = run(fresh_database_url, "verify", "--digest", digest.stdout.strip())
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.startswith("ok: ")
+
+
+def test_ingest_json_and_jsonl_and_revision(database_url: str, tmp_path: Path) -> None:
+    record = {
+        "id": "wire-1",
+        "title": "T",
+        "outlet": "Wire",
+        "url": "https://x.test/a",
+        "published_at": "2016-11-01",
+        "text": "At least 20 people were killed.",
+    }
+    (tmp_path / "one.json").write_text(json.dumps(record))
+    lines = [dict(record, id=f"wire-{i}") for i in range(2, 5)]
+    (tmp_path / "many.jsonl").write_text("\n".join(json.dumps(r) for r in lines) + "\n")
+    result = run(database_url, "ingest", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "4 new" in result.stdout
+
+    (tmp_path / "one.json").write_text(
+        json.dumps(dict(record, text="At least 44 people were killed."))
+    )
+    revised = run(database_url, "ingest", str(tmp_path / "one.json"))
+    assert "1 revised" in revised.stdout
+    assert "article-wire-1 v2" in revised.stdout
+
+
+def test_bad_input_is_one_line_and_writes_nothing(database_url: str, tmp_path: Path) -> None:
+    good = {"id": "ok", "text": "Ten people were hurt."}
+    (tmp_path / "mixed.jsonl").write_text(json.dumps(good) + "\n{not json\n")
+    result = run(database_url, "ingest", str(tmp_path / "mixed.jsonl"))
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("factstore: error: ")
+    assert "mixed.jsonl:2" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (
+        run(database_url, "digest").stdout.strip().endswith("@0")
+    )  # the good line was not written
+    missing = run(database_url, "ingest", str(tmp_path / "nope.txt"))
+    assert missing.returncode == 1 and "no such file" in missing.stderr
+
+
+def test_commands_without_schema_say_what_to_do(fresh_database_url: str) -> None:
+    result = run(fresh_database_url, "verify")
+    assert result.returncode == 1
+    assert "run `factstore db upgrade`" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _tamper(database_url: str, backend: str, statement: str) -> None:
+    engine = create_store_engine(database_url)
+    with engine.begin() as conn:
+        if backend == "postgresql":
+            conn.execute(text("ALTER TABLE events DISABLE TRIGGER events_no_update_delete"))
+            conn.execute(text(statement))
+            conn.execute(text("ALTER TABLE events ENABLE TRIGGER events_no_update_delete"))
+        else:
+            conn.execute(text("DROP TRIGGER events_no_update"))
+            conn.execute(text("DROP TRIGGER events_no_delete"))
+            conn.execute(text(statement))
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("statement", "reason"),
+    [
+        (
+            "UPDATE events SET data = replace(data, '2016', '2015') WHERE position = 3",
+            "content does not match its hash",
+        ),
+        ("DELETE FROM events WHERE position = 2", "position 2 is missing"),
+    ],
+)
+def test_verify_names_the_first_broken_link(
+    database_url: str, backend: str, statement: str, reason: str
+) -> None:
+    assert run(database_url, "ingest", str(SEEDS)).returncode == 0
+    assert run(database_url, "verify").returncode == 0
+    _tamper(database_url, backend, statement)
+    result = run(database_url, "verify")
+    assert result.returncode == 1
+    assert reason in result.stderr
+    assert "position" in result.stderr and "stream 'article-" in result.stderr
+
+
+def test_digest_catches_a_truncated_log(database_url: str, backend: str) -> None:
+    assert run(database_url, "ingest", str(SEEDS)).returncode == 0
+    digest = run(database_url, "digest").stdout.strip()
+    assert digest.endswith("@5")
+    # Remove the last event: every remaining chain still verifies, but the digest does not.
+    _tamper(database_url, backend, "DELETE FROM events WHERE position = 5")
+    assert run(database_url, "verify").returncode == 0
+    result = run(database_url, "verify", "--digest", digest)
+    assert result.returncode == 1
+    assert "no longer reaches position 5" in result.stderr
+    malformed = run(database_url, "verify", "--digest", "abc@x")
+    assert malformed.returncode == 1 and "not a log digest" in malformed.stderr

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from factstore.domain.articles import content_hash
+from factstore.ingest.sources import SourceError, article_id_for, canonical_url, read_paths
+
+
+def test_ids_prefer_given_id_then_url_then_file_name() -> None:
+    assert article_id_for("wire/123 x", "https://a.test/x", "f") == "wire-123-x"
+    by_url = article_id_for(None, "https://A.test/x/#frag", "f")
+    assert by_url == article_id_for(None, "https://a.test/x", "other")
+    assert by_url.startswith("url-")
+    assert article_id_for(None, None, "000_49eab6ef55a0f380") == "000_49eab6ef55a0f380"
+    assert canonical_url("HTTPS://Example.test/a/") == "https://example.test/a"
+
+
+def test_reads_text_json_jsonl_and_gzip_folders(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Ten people were hurt.")
+    (tmp_path / "b.json").write_text(json.dumps([{"id": "b1", "text": "x"}, {"text": "y"}]))
+    with gzip.open(tmp_path / "c.jsonl.gz", "wt") as handle:
+        handle.write(json.dumps({"id": "c1", "text": "z", "outlet": "Wire"}) + "\n\n")
+    (tmp_path / ".hidden.txt").write_text("skip me")
+    (tmp_path / "notes.csv").write_text("skip me too")
+    ids = [a.article_id for a in read_paths([tmp_path])]
+    assert ids == ["a", "b1", "b-2", "c1"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("bad.json", "{", "not valid JSON"),
+        ("bad.jsonl", '{"text": "ok"}\n[1]\n', "bad.jsonl:2: an article must be a JSON object"),
+        ("bad2.jsonl", '{"text": ""}\n', "'text' must be a non-empty string"),
+        ("bad3.jsonl", '{"text": "x", "txet": 1}\n', "unknown field(s) txet"),
+        ("empty.txt", "  \n", "the file is empty"),
+        ("data.bin", "x", "not an article file"),
+    ],
+)
+def test_bad_files_say_which_and_why(tmp_path: Path, name: str, content: str, message: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(SourceError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        list(read_paths([path]))
+
+
+def test_non_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("Café".encode("latin-1"))
+    with pytest.raises(SourceError, match="not UTF-8"):
+        list(read_paths([path]))
+
+
+def test_content_hash_ignores_line_endings_and_trailing_space_only() -> None:
+    assert content_hash("a \r\nb\n\n") == content_hash("a\nb")
+    assert content_hash("a\nb") != content_hash("a\nc")
+    assert content_hash("a", title="T") != content_hash("a")
