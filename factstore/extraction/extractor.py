@@ -1,0 +1,793 @@
+"""The claim rules: from quantity mentions to attributed, placed, dated claims.
+
+A quantity becomes a claim when it counts something the vocabulary knows (a subject) and a
+measure cue binds to it in the same clause:
+
+- `passive`: the cue follows the counted noun phrase ('111,750 people had also been evacuated',
+  '50,000 residents are still trapped', '11 drones shot down');
+- `active`: the cue precedes the number ('killed more than 1,300 members', 'killing 12');
+- `total-of`: the subject precedes the number ('the total number of districts liberated ... to 40').
+
+Everything else (prices, tonnages, distances, durations, ages, dates) yields nothing. See
+docs/extraction.md for the rules on kind, as_of, place and attribution.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from factstore.domain.claims import Claim, ClaimKind
+from factstore.extraction.article import ParsedArticle, parse_article
+from factstore.extraction.attribution import (
+    PERSON_ROLES,
+    Cue,
+    Speaker,
+    find_cues,
+    normalise_speaker,
+)
+from factstore.extraction.dates import DateMention, find_dates, resolve, resolve_month
+from factstore.extraction.numbers import Quantity, find_quantities
+from factstore.extraction.places import CITY_KINDS, PlaceMention, find_places
+from factstore.extraction.text import Sentence, Token, paragraph_spans, split_sentences, tokenize
+from factstore.extraction.topics import topic_key
+from factstore.extraction.vocabulary import MeasureCue, SubjectSpec, Vocabulary, get_vocabulary
+
+
+
+FUNCTION_WORDS = frozenset(
+    """of in at on to from by with for during after before since and or but were was are is be
+    been being had have has who which that as than when while including among across near into
+    per a an the this these those its their his her our it they he she we i you said says would
+    will could can may might should also still reportedly now last ago each every so not no all
+    over under about around within between out off up down amid inside outside""".split()
+)
+ANAPHORIC_DETERMINERS = frozenset(
+    """the these those its their his her our both each every first last this your my""".split()
+)
+CLAUSE_BREAKS = frozenset({";", ":"})
+CLAUSE_BREAK_WORDS = frozenset({"while", "whereas", "but", "although", "though"})
+BACKWARD_STOPS = frozenset(
+    """which who whom that after before when because although if where whereas while but until
+    since said says told""".split()
+)
+CURRENT_MARKERS = frozenset({"remain", "remained", "remains", "remaining", "still", "currently"})
+TOTAL_MARKERS: tuple[tuple[str, ...], ...] = (
+    ("since",), ("so", "far"), ("to", "date"), ("in", "total"), ("a", "total", "of"),
+    ("total", "number"), ("overall",), ("cumulative",), ("in", "all"), ("bringing", "the", "total"),
+    ("total", "of"), ("thus", "far"), ("until", "now"), ("up", "to", "now"), ("tally",),
+)  # fmt: skip
+INCIDENT_NOUNS = frozenset(
+    """attack airstrike air strike strike bombing blast explosion raid clash clashes ambush
+    operation assault shelling shooting incident crash collision earthquake quake fire flood
+    landslide stampede storm""".split()
+)
+STATE_MEASURES = frozenset({"trapped", "held", "present", "missing"})
+PLACE_CLASSES_LOCAL = frozenset({"materiel", "aircraft", "structures"})
+MAX_FORWARD = 14
+MAX_BACKWARD = 16
+MAX_NP = 6
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionResult:
+    article: ParsedArticle
+    claims: list[Claim]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "article": self.article.to_dict(),
+            "published_at": (
+                self.article.published_at.isoformat() if self.article.published_at else None
+            ),
+            "claims": [claim.to_dict() for claim in self.claims],
+        }
+
+
+@dataclass(slots=True)
+class _Subject:
+    name: str | None
+    subject_class: str | None
+    end: int  # token index after the noun phrase
+    unknown_noun: bool = False
+    relational: bool = False
+
+
+@dataclass(slots=True)
+class _Context:
+    """What the rules know while walking the article in order."""
+
+    text: str
+    tokens: list[Token]
+    vocab: Vocabulary
+    published: dt.date | None
+    published_trusted: bool
+    version: str
+    lead_place: str | None = None
+    last_speaker: Speaker | None = None
+    last_person: Speaker | None = None
+    previous_claim: Claim | None = None
+    claims: list[Claim] = field(default_factory=list)
+
+
+def extract(
+    text: str,
+    published_at: dt.date | dt.datetime | str | None = None,
+    outlet: str | None = None,
+    title: str | None = None,
+    *,
+    vocabulary: Vocabulary | None = None,
+) -> ExtractionResult:
+    """Claims stated in `text`, in text order. Pure and deterministic."""
+    vocab = vocabulary or get_vocabulary()
+    article = parse_article(text, published_at=published_at, outlet=outlet, title=title,
+                            vocabulary=vocab)
+    return ExtractionResult(article, extract_from_article(article, vocab))
+
+
+def extract_from_article(article: ParsedArticle, vocab: Vocabulary) -> list[Claim]:
+    from factstore.extraction import version_for
+
+    text = article.text
+    tokens: list[Token] = []
+    paragraphs: list[tuple[int, int]] = []
+    for start, end in article.body_spans:
+        paragraphs.extend(paragraph_spans(text, start, end))
+        tokens.extend(tokenize(text, start, end))
+    sentences = split_sentences(text, tokens, paragraphs)
+    places = find_places(tokens, vocab)
+    context = _Context(
+        text=text,
+        tokens=tokens,
+        vocab=vocab,
+        published=article.published_at,
+        published_trusted=article.published_at is not None and not article.published_at_inferred,
+        version=version_for(vocab),
+    )
+    places_by_sentence = _group_places(places, sentences)
+    context.lead_place = _lead_place(places_by_sentence, vocab)
+    for number, sentence in enumerate(sentences):
+        _extract_sentence(context, sentences, number, sentence, places_by_sentence)
+    return context.claims
+
+
+def _group_places(places: list[PlaceMention], sentences: list[Sentence]) -> list[
+    list[PlaceMention]]:
+    grouped: list[list[PlaceMention]] = [[] for _ in sentences]
+    position = 0
+    for number, sentence in enumerate(sentences):
+        while position < len(places) and places[position].first_token < sentence.first_token:
+            position += 1
+        while position < len(places) and places[position].first_token < sentence.last_token:
+            grouped[number].append(places[position])
+            position += 1
+    return grouped
+
+
+def _lead_place(grouped: list[list[PlaceMention]], vocab: Vocabulary) -> str | None:
+    """The place of the article: the first place named in its first sentence that names one."""
+    for mentions in grouped[:3]:
+        if mentions:
+            return mentions[0].slug
+    return None
+
+
+def _extract_sentence(context: _Context, sentences: list[Sentence], number: int,
+                      sentence: Sentence, places_by_sentence: list[list[PlaceMention]]) -> None:
+    tokens = context.tokens
+    first, last = sentence.first_token, sentence.last_token
+    has_number = any(t.kind == "num" or t.lower in _NUMBER_HINTS or "-" in t.lower
+                     for t in tokens[first:last])
+    cues = find_cues(tokens, first, last, context.vocab)
+    speakers = [_resolve_speaker(context, cue) for cue in cues]
+    if has_number:
+        quantities = find_quantities(context.text, tokens=tokens[first:last])
+        dates = find_dates(tokens, first, last)
+        sentence_claims: list[Claim] = []
+        for quantity in quantities:
+            claim = _claim_for(context, sentence, sentences, number, _shift(quantity, first),
+                               places_by_sentence, cues, speakers, dates, sentence_claims)
+            if claim is not None:
+                sentence_claims.append(claim)
+                context.claims.append(claim)
+                context.previous_claim = claim
+    # remember who spoke last, for 'he said' and 'the commander noted' in later sentences
+    for speaker in speakers:
+        if speaker.name is not None:
+            context.last_speaker = speaker
+            if speaker.is_person:
+                context.last_person = speaker
+
+
+_NUMBER_HINTS = frozenset(
+    """one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
+    sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
+    hundred thousand million dozen dozens hundreds thousands millions scores""".split()
+)
+
+
+def _shift(quantity: Quantity, offset: int) -> Quantity:
+    from dataclasses import replace
+
+    return replace(quantity, first_token=quantity.first_token + offset,
+                   last_token=quantity.last_token + offset)
+
+
+def _resolve_speaker(context: _Context, cue: Cue) -> Speaker:
+    speaker = normalise_speaker(context.tokens, cue.speaker_first, cue.speaker_last,
+                                context.vocab)
+    if speaker.anaphoric:
+        # a pronoun is whoever spoke last; "the commander" is the last person who spoke
+        pronoun = cue.speaker_last - cue.speaker_first == 1
+        if not pronoun and speaker.is_person and context.last_person is not None:
+            return context.last_person
+        if context.last_speaker is not None:
+            return context.last_speaker
+    return speaker
+
+
+def _clause(tokens: list[Token], sentence: Sentence, index: int) -> tuple[int, int]:
+    """The clause around token `index`: split at ';', ':' and ', while', ', but' ..."""
+    first, last = sentence.first_token, sentence.last_token
+    start = index
+    while start > first:
+        token = tokens[start - 1]
+        if token.text in CLAUSE_BREAKS or (
+            token.lower in CLAUSE_BREAK_WORDS and start - 2 >= first
+            and tokens[start - 2].text == ","
+        ):
+            break
+        start -= 1
+    end = index
+    while end < last:
+        token = tokens[end]
+        if token.text in CLAUSE_BREAKS or (
+            token.lower in CLAUSE_BREAK_WORDS and end > first and tokens[end - 1].text == ","
+        ):
+            break
+        end += 1
+    return start, end
+
+
+def _match_subject(tokens: list[Token], index: int, stop: int,
+                   vocab: Vocabulary) -> tuple[SubjectSpec, int] | None:
+    for size in range(min(vocab.max_subject_words, stop - index), 0, -1):
+        key = tuple(tokens[index + k].lower for k in range(size))
+        found = vocab.subjects.get(key)
+        if found is not None:
+            return found, index + size
+    return None
+
+
+def _match_cue(tokens: list[Token], index: int, stop: int, vocab: Vocabulary,
+               direction: str) -> tuple[list[MeasureCue], int] | None:
+    """Cues of `direction` starting at token `index` (longest phrase): (cues, end index)."""
+    for size in range(min(vocab.max_cue_words, stop - index), 0, -1):
+        key = tuple(tokens[index + k].lower for k in range(size))
+        found = vocab.cues.get(key)
+        if found is not None:
+            matching = [cue for cue in found if cue.direction == direction]
+            if matching:
+                return matching, index + size
+    return None
+
+
+def _starts_cue(tokens: list[Token], index: int, stop: int, vocab: Vocabulary) -> bool:
+    return (_match_cue(tokens, index, stop, vocab, "after") is not None
+            or _match_cue(tokens, index, stop, vocab, "before") is not None)
+
+
+def _sentence_has_militants(tokens: list[Token], first: int, last: int,
+                            vocab: Vocabulary) -> bool:
+    for token in tokens[first:last]:
+        if token.lower in vocab.militant_cues:
+            return True
+        if "-" in token.lower and any(p in vocab.militant_cues for p in token.lower.split("-")):
+            return True
+    return False
+
+
+def _read_subject(context: _Context, quantity: Quantity, clause_end: int, sentence: Sentence,
+                  sentence_claims: list[Claim]) -> _Subject:
+    tokens, vocab = context.tokens, context.vocab
+    index = quantity.last_token
+    if quantity.unit == "km2":
+        return _Subject("area", "area", index)
+    stop = min(clause_end, index + MAX_NP + 2)
+    partitive = index < stop and tokens[index].lower == "of"
+    if partitive:
+        index += 1
+        while index < stop and tokens[index].lower in ANAPHORIC_DETERMINERS | {"them", "those"}:
+            if tokens[index].lower in ("them", "those"):
+                return _relational_subject(context, sentence, sentence_claims, index + 1)
+            index += 1
+        stop = min(clause_end, index + MAX_NP)
+    found: tuple[SubjectSpec, int] | None = None
+    modifiers: list[str] = []
+    position = index
+    while position < stop:
+        token = tokens[position]
+        match = _match_subject(tokens, position, stop, vocab)
+        if match is not None:
+            found = match
+            position = match[1]
+            # compound nouns: the head is the last known noun ("militant hideouts")
+            while position < stop:
+                again = _match_subject(tokens, position, stop, vocab)
+                if again is None:
+                    break
+                modifiers.append(found[0].name)
+                found = again
+                position = again[1]
+            break
+        if token.lower in vocab.relational_nouns and token.kind == "word":
+            # "members of the Takfiri Daesh militant group", "three of his associates"
+            return _relational_subject(context, sentence, sentence_claims, position + 1)
+        if token.kind != "word" or token.lower in FUNCTION_WORDS or _starts_cue(
+            tokens, position, stop, vocab
+        ):
+            break
+        modifiers.append(token.lower)
+        position += 1
+    if found is None:
+        first = tokens[index] if index < len(tokens) and index < clause_end else None
+        unknown = first is not None and first.kind == "word" and first.lower not in (
+            FUNCTION_WORDS) and not _starts_cue(tokens, index, clause_end, vocab)
+        return _Subject(None, None, quantity.last_token, unknown_noun=unknown)
+    spec, end = found
+    name, subject_class = spec.name, spec.subject_class
+    head_word = tokens[end - 1].lower
+    if head_word in vocab.relational_nouns or name in ("fighters", "people") and any(
+        (m,) in vocab.subject_modifiers for m in modifiers
+    ):
+        if head_word in vocab.relational_nouns:
+            # "members of the Takfiri Daesh militant group", "three of his associates"
+            relational = _relational_subject(context, sentence, sentence_claims, end)
+            return relational
+        for modifier in modifiers:
+            override = vocab.subject_modifiers.get((modifier,))
+            if override is not None:
+                return _Subject(override, vocab.subject_classes[override], end)
+    for modifier in modifiers:
+        override = vocab.subject_modifiers.get((modifier,))
+        if override == "militants" and subject_class == "persons" and name in (
+            "fighters", "people", "members", "rebels", "commanders"
+        ):
+            return _Subject(override, "persons", end)
+    if subject_class == "territory":
+        end, name = _territory_list(tokens, end, clause_end, vocab, name)
+    return _Subject(name, subject_class, end)
+
+
+def _territory_list(tokens: list[Token], end: int, clause_end: int, vocab: Vocabulary,
+                    name: str) -> tuple[int, str]:
+    """'55 districts, villages and vital facilities': several kinds of place -> 'places'."""
+    position = end
+    kinds = {name}
+    last_end = end
+    limit = min(clause_end, end + 8)
+    while position < limit:
+        token = tokens[position]
+        if token.text == "," or token.lower in ("and", "or"):
+            position += 1
+            continue
+        match = _match_subject(tokens, position, limit, vocab)
+        if match is not None and match[0].subject_class == "territory":
+            kinds.add(match[0].name)
+            position = last_end = match[1]
+            continue
+        if token.kind == "word" and token.lower not in FUNCTION_WORDS and position + 1 < limit:
+            position += 1  # "vital" in "vital facilities"
+            continue
+        break
+    if len(kinds) > 1:
+        return last_end, "places"
+    return end, name
+
+
+def _relational_subject(context: _Context, sentence: Sentence, sentence_claims: list[Claim],
+                        end: int) -> _Subject:
+    """'two others', 'three of his associates', 'members of the militant group'."""
+    tokens, vocab = context.tokens, context.vocab
+    # "members of <group>": the group says who they are
+    probe_end = min(sentence.last_token, end + 8)
+    if end < probe_end and tokens[end].lower == "of":
+        for position in range(end + 1, probe_end):
+            token = tokens[position]
+            if token.lower in vocab.militant_cues:
+                return _Subject("militants", "persons", end)
+            match = _match_subject(tokens, position, probe_end, vocab)
+            if match is not None and match[0].subject_class == "persons":
+                return _Subject(match[0].name, "persons", end)
+    if sentence_claims and sentence_claims[-1].subject and vocab.subject_classes.get(
+        sentence_claims[-1].subject
+    ) == "persons":
+        return _Subject(sentence_claims[-1].subject, "persons", end, relational=True)
+    if _sentence_has_militants(tokens, sentence.first_token, sentence.last_token, vocab):
+        return _Subject("militants", "persons", end, relational=True)
+    return _Subject("people", "persons", end, relational=True)
+
+
+def _compatible(cues: list[MeasureCue], subject: _Subject, vocab: Vocabulary) -> str | None:
+    for cue in cues:
+        spec = vocab.measures[cue.measure]
+        if subject.subject_class is None:
+            if spec.default_subject is not None:
+                return cue.measure
+            continue
+        if subject.subject_class in spec.subject_classes:
+            return cue.measure
+    return None
+
+
+_AUX_OR_ADVERB_BEFORE_CUE = frozenset({"have", "has", "had", "been", "were", "was", "are", "is",
+                                       "be", "being", "to", "also", "still", "reportedly", "all",
+                                       "already", "now", "later", "remain", "remained", "get",
+                                       "got", "left", "feared", "believed", "thought",
+                                       "presumed", "either", "or", "and", "who", "since",
+                                       "being", "found", "confirmed", "initially"})
+_OBJECT_STARTERS = frozenset({"a", "an", "the", "his", "her", "their", "its", "dozens",
+                              "hundreds", "thousands", "scores", "some", "several", "many",
+                              "at", "more", "over", "nearly", "about", "around", "up", "as"})
+
+
+def _forward_measure(context: _Context, subject: _Subject, clause_end: int,
+                     quantities_after: set[int]) -> tuple[str, int, int] | None:
+    """A cue after the counted noun phrase: passive, participle or intransitive."""
+    tokens, vocab = context.tokens, context.vocab
+    position = subject.end
+    limit = min(clause_end, subject.end + MAX_FORWARD)
+    depth = 0
+    previous_ok = True  # the cue directly after the noun phrase binds ("11 drones shot down")
+    while position < limit:
+        token = tokens[position]
+        if token.text in ("(", "—", "–") or (token.text == "-" and position + 1 < limit
+                                             and tokens[position + 1].text == "-"):
+            # parenthetical: "-- or a total area of 406 square kilometers --"
+            closing = _skip_parenthetical(tokens, position, clause_end)
+            if closing is not None:
+                limit = min(clause_end, limit + closing - position)  # asides do not count
+            if closing is None:
+                if depth:
+                    break
+                position += 2 if token.text == "-" else 1
+                previous_ok = True
+                continue
+            position = closing
+            previous_ok = True
+            continue
+        match = _match_cue(tokens, position, limit, vocab, "after")
+        if match is not None and previous_ok:
+            cues, end = match
+            measure = _compatible(cues, subject, vocab)
+            if measure is not None and not _is_active_use(tokens, position, end, clause_end,
+                                                          vocab):
+                return measure, position, end
+        if position in quantities_after and tokens[position - 1].text not in (",",) and tokens[
+            position - 1
+        ].lower not in ("and", "or"):
+            return None  # another figure with its own noun phrase in between
+        if token.text in ('"', "“", "”") or token.lower in BACKWARD_STOPS - {"since"}:
+            return None
+        previous_ok = token.lower in _AUX_OR_ADVERB_BEFORE_CUE or token.lower in (
+            vocab.auxiliaries
+        ) or token.lower.endswith("ly")
+        position += 1
+    return None
+
+
+def _skip_parenthetical(tokens: list[Token], position: int, limit: int) -> int | None:
+    opener = tokens[position].text
+    closer = ")" if opener == "(" else opener
+    width = 2 if opener == "-" else 1
+    index = position + width
+    while index < limit:
+        if tokens[index].text == closer and (
+            width == 1 or (index + 1 < limit and tokens[index + 1].text == "-")
+        ):
+            return index + width
+        index += 1
+    return None
+
+
+def _is_active_use(tokens: list[Token], first: int, end: int, clause_end: int,
+                   vocab: Vocabulary) -> bool:
+    """'20 gunmen killed 30 people': a transitive cue followed by its object is not about the
+    figure before it."""
+    if end - first > 1 or end >= clause_end:
+        return False
+    key = (tokens[first].lower,)
+    if not any(cue.direction == "before" for cue in vocab.cues.get(key, [])):
+        return False
+    following = tokens[end]
+    if first > 0 and tokens[first - 1].lower in ("been", "were", "was", "are", "is", "be"):
+        return False
+    return following.kind == "num" or following.lower in _OBJECT_STARTERS or (
+        following.text[:1].isupper() and following.kind == "word"
+    )
+
+
+def _backward_measure(context: _Context, quantity: Quantity, subject: _Subject,
+                      clause_start: int) -> tuple[str, int, int] | None:
+    """A cue before the number: 'killed more than 1,300', 'killing 12', 'freed seven'."""
+    tokens, vocab = context.tokens, context.vocab
+    start_token = _start_token(tokens, quantity)
+    position = start_token - 1
+    limit = max(clause_start, start_token - MAX_BACKWARD)
+    while position >= limit:
+        token = tokens[position]
+        if token.lower in BACKWARD_STOPS or token.text in ('"', "“", "”", "(", ")"):
+            return None
+        for size in range(min(vocab.max_cue_words, position - limit + 1), 0, -1):
+            first = position - size + 1
+            key = tuple(tokens[first + k].lower for k in range(size))
+            found = vocab.cues.get(key)
+            if found is None:
+                continue
+            cues = [cue for cue in found if cue.direction == "before"]
+            if cues:
+                measure = _compatible(cues, subject, vocab)
+                if measure is not None:
+                    return measure, first, position + 1
+            break
+        position -= 1
+    return None
+
+
+def _start_token(tokens: list[Token], quantity: Quantity) -> int:
+    index = quantity.first_token
+    while index > 0 and tokens[index - 1].start >= quantity.start:
+        index -= 1
+    return index
+
+
+def _subject_before(context: _Context, quantity: Quantity, clause_start: int) -> _Subject | None:
+    """'the total number of districts liberated ... to 40': the subject precedes the figure."""
+    tokens, vocab = context.tokens, context.vocab
+    start = _start_token(tokens, quantity)
+    if start == 0 or tokens[start - 1].lower not in ("to", "at", "reached", "of", "is", "was",
+                                                     "stood", "hit", "rose", "climbed"):
+        return None
+    position = start - 1
+    while position > clause_start:
+        if tokens[position].lower == "number" and position + 1 < start and tokens[
+            position + 1
+        ].lower == "of":
+            match = _match_subject(tokens, position + 2, start, vocab)
+            if match is not None:
+                return _Subject(match[0].name, match[0].subject_class, quantity.last_token)
+        if tokens[position].lower in ("toll", "tally"):
+            return _Subject("people", "persons", quantity.last_token)
+        position -= 1
+    return None
+
+
+def _claim_for(context: _Context, sentence: Sentence, sentences: list[Sentence], number: int,
+               quantity: Quantity, places_by_sentence: list[list[PlaceMention]],
+               cues: list[Cue], speakers: list[Speaker], dates: list[DateMention],
+               sentence_claims: list[Claim]) -> Claim | None:
+    tokens, vocab = context.tokens, context.vocab
+    if quantity.unit not in ("count", "km2"):
+        return None
+    start_token = _start_token(tokens, quantity)
+    if start_token > 0 and tokens[start_token - 1].lower in ANAPHORIC_DETERMINERS and (
+        quantity.qualifier == "exact"
+    ):
+        return None  # "the two districts": a figure already stated
+    clause_start, clause_end = _clause(tokens, sentence, quantity.first_token)
+    subject = _read_subject(context, quantity, clause_end, sentence, sentence_claims)
+    rule = ""
+    if subject.name is None:
+        if subject.unknown_noun:
+            return None
+        before = _subject_before(context, quantity, clause_start)
+        if before is not None:
+            subject = before
+            rule = "total-of"
+    quantities_after = {
+        q.first_token + sentence.first_token
+        for q in find_quantities(context.text, tokens=tokens[sentence.first_token:clause_end])
+    }
+    found = _forward_measure(context, subject, clause_end, quantities_after)
+    if found is not None:
+        rule = rule or "passive"
+    else:
+        found = _backward_measure(context, quantity, subject, clause_start)
+        if found is not None:
+            rule = rule or "active"
+    if found is None:
+        return None
+    measure, cue_first, cue_end = found
+    if subject.name is None:
+        default = vocab.measures[measure].default_subject
+        if default is None:
+            return None
+        subject = _Subject(default, vocab.subject_classes.get(default, "persons"), subject.end)
+    subject_name = subject.name or "people"
+    # quote: from the cue or qualifier to the end of the noun phrase or of a close cue
+    quote_first = min(start_token, cue_first) if cue_first < start_token else start_token
+    quote_last = max(subject.end, cue_end) if cue_end - subject.end <= 4 else subject.end
+    if cue_first < start_token and start_token - cue_first > 4:
+        quote_first = start_token
+    quote_start = tokens[quote_first].start
+    quote_end = max(tokens[quote_last - 1].end, quantity.end)
+    number_token = quantity.first_token
+    speaker = _attribution(cues, speakers, number_token)
+    kind = _kind(context, sentence, clause_start, clause_end, measure, speaker)
+    as_of, as_of_inferred = _as_of(context, dates, clause_start, clause_end, number_token)
+    valid_from = _valid_from(context, dates, sentence)
+    place = _place(context, sentences, number, places_by_sentence, clause_start, clause_end,
+                   number_token, subject.subject_class)
+    subject_name = _subject_name_for(measure, subject_name)
+    key = topic_key(kind=kind, measure=measure, subject=subject_name, place=place, as_of=as_of)
+    return Claim(
+        quote=context.text[quote_start:quote_end],
+        start=quote_start,
+        end=quote_end,
+        sentence=context.text[sentence.start:sentence.end],
+        value=quantity.value,
+        lower=quantity.lower,
+        upper=quantity.upper,
+        qualifier=quantity.qualifier,
+        unit=quantity.unit,
+        stated_unit=quantity.stated_unit,
+        measure=measure,
+        subject=subject_name,
+        place=place,
+        attributed_to=speaker.name if speaker else None,
+        kind=kind,
+        as_of=as_of,
+        as_of_inferred=as_of_inferred,
+        valid_from=valid_from,
+        topic=key,
+        rule=f"{rule}:{measure}",
+        extractor_version=context.version,
+    )
+
+
+def _subject_name_for(measure: str, subject: str) -> str:
+    return subject
+
+
+def _attribution(cues: list[Cue], speakers: list[Speaker], number_token: int) -> Speaker | None:
+    """The source whose cue covers the figure; a named source beats a relaying outlet, and the
+    cue closest to the figure wins."""
+    best: tuple[tuple[int, int], Speaker] | None = None
+    for cue, speaker in zip(cues, speakers, strict=True):
+        if speaker.name is None:
+            continue
+        if not cue.scope_first <= number_token < cue.scope_last:
+            continue
+        distance = abs(number_token - cue.cue_first)
+        rank = (1 if speaker.is_relay else 0, distance)
+        if best is None or rank < best[0]:
+            best = (rank, speaker)
+    return best[1] if best else None
+
+
+def _has_phrase(tokens: list[Token], first: int, last: int,
+                phrases: tuple[tuple[str, ...], ...]) -> bool:
+    for index in range(first, last):
+        lower = tokens[index].lower
+        for phrase in phrases:
+            if phrase[0] == lower and all(
+                index + k < last and tokens[index + k].lower == phrase[k]
+                for k in range(1, len(phrase))
+            ):
+                return True
+    return False
+
+
+def _kind(context: _Context, sentence: Sentence, clause_start: int, clause_end: int,
+          measure: str, speaker: Speaker | None) -> ClaimKind:
+    tokens = context.tokens
+    words = {t.lower for t in tokens[clause_start:clause_end]}
+    if measure in STATE_MEASURES or words & CURRENT_MARKERS:
+        return "current"
+    if _has_phrase(tokens, sentence.first_token, sentence.last_token, TOTAL_MARKERS):
+        return "total"
+    previous = context.previous_claim
+    if (
+        previous is not None
+        and previous.kind == "total"
+        and speaker is not None
+        and previous.attributed_to == speaker.name
+        and not words & INCIDENT_NOUNS
+    ):
+        return "total"  # the same source continuing its running tally
+    return "incident"
+
+
+def _as_of(context: _Context, dates: list[DateMention], clause_start: int, clause_end: int,
+           number_token: int) -> tuple[str | None, bool]:
+    """The day a figure refers to: a day-precision date in the sentence (nearest the figure,
+    preferring its clause), else the publication day, marked inferred."""
+    published = context.published if context.published_trusted else None
+    candidates: list[tuple[int, dt.date]] = []
+    for mention in dates:
+        if mention.precision != "day" or _after_since(context.tokens, mention):
+            continue
+        day = resolve(mention, published)
+        if day is None:
+            continue
+        inside = clause_start <= mention.first_token < clause_end
+        distance = abs(mention.first_token - number_token) + (0 if inside else 1000)
+        candidates.append((distance, day))
+    if candidates:
+        return min(candidates)[1].isoformat(), False
+    if published is not None:
+        return published.isoformat(), True
+    return None, False
+
+
+def _after_since(tokens: list[Token], mention: DateMention) -> bool:
+    start = max(0, mention.first_token - 8)
+    return any(t.lower in ("since", "from", "began", "start", "beginning")
+               for t in tokens[start : mention.first_token])
+
+
+def _valid_from(context: _Context, dates: list[DateMention], sentence: Sentence) -> str | None:
+    """'since the start of the offensive in February' -> '2017-02' (month precision)."""
+    tokens = context.tokens
+    published = context.published if context.published_trusted else context.published
+    for mention in dates:
+        window = tokens[max(sentence.first_token, mention.first_token - 8) : mention.first_token]
+        if not any(t.lower == "since" for t in window):
+            continue
+        if mention.precision == "day":
+            day = resolve(mention, published)
+            if day is not None:
+                return day.isoformat()
+        month = resolve_month(mention, published)
+        if month is not None:
+            return month
+    return None
+
+
+def _place(context: _Context, sentences: list[Sentence], number: int,
+           places_by_sentence: list[list[PlaceMention]], clause_start: int, clause_end: int,
+           number_token: int, subject_class: str | None) -> str | None:
+    vocab = context.vocab
+    in_clause = [m for m in places_by_sentence[number]
+                 if clause_start <= m.first_token < clause_end]
+    if in_clause:
+        return _choose_place(in_clause, number_token, vocab)
+    if subject_class in PLACE_CLASSES_LOCAL:
+        return None  # materiel counts are campaign-wide unless the clause places them
+    sentence_places = places_by_sentence[number]
+    if sentence_places:
+        return _choose_place(sentence_places, number_token, vocab)
+    paragraph = sentences[number].paragraph
+    for earlier in range(number - 1, -1, -1):
+        if sentences[earlier].paragraph != paragraph:
+            break
+        carried = [m for m in places_by_sentence[earlier] if m.carries]
+        if carried:
+            return carried[-1].slug
+    return context.lead_place
+
+
+def _choose_place(mentions: list[PlaceMention], number_token: int, vocab: Vocabulary) -> str:
+    """Several places in a clause: the innermost of a containment chain ('Mosul, Iraq' ->
+    mosul); the common container of siblings within one city ('Karama, Khadra and Kokjali
+    neighborhoods' of 'eastern Mosul' -> mosul-east); otherwise the nearest to the figure."""
+    slugs = list(dict.fromkeys(m.slug for m in mentions))
+    if len(slugs) == 1:
+        return slugs[0]
+    chains = {slug: vocab.ancestors(slug) for slug in slugs}
+    innermost = [s for s in slugs if not any(s != o and s in chains[o] for o in slugs)]
+    if len(innermost) == 1:
+        return innermost[0]
+    common = set(chains[innermost[0]])
+    for slug in innermost[1:]:
+        common &= set(chains[slug])
+    if common:
+        lowest = min(common, key=lambda s: chains[innermost[0]].index(s))
+        kind = vocab.place_kind(lowest)
+        if lowest in slugs or kind in CITY_KINDS or kind in ("part", "district", "neighborhood"):
+            return lowest
+    nearest = min(mentions, key=lambda m: abs(m.first_token - number_token))
+    return nearest.slug
+
+
+__all__ = ["PERSON_ROLES", "ExtractionResult", "extract", "extract_from_article"]
