@@ -143,32 +143,39 @@ def ingest(
     """Ingest articles from text, JSON or JSON Lines files, or folders of them."""
     from factstore.ingest.service import ingest as ingest_articles
     from factstore.ingest.sources import read_paths
+    from factstore.projections import default_runner
 
     store = context.store()
+    runner = default_runner(store)
     # Read everything once before writing anything, so a bad record fails the whole command
     # instead of leaving the input half-ingested.
     total = sum(1 for _ in read_paths(paths))
     counts = {"new": 0, "revised": 0, "unchanged": 0}
-    events = 0
+    events = claims = 0
     started = time.monotonic()
     show_progress = quiet or total > 50
     metadata = {"actor": actor, "source": "cli:ingest"}
     for done, outcome in enumerate(
-        ingest_articles(store, read_paths(paths), metadata=metadata, batch_size=batch_size), 1
+        ingest_articles(
+            store, read_paths(paths), metadata=metadata, batch_size=batch_size, runner=runner
+        ),
+        1,
     ):
         counts[outcome.status] += 1
         events += outcome.events_appended
+        claims += outcome.claims_asserted
         if not quiet and total <= 50:
             click.echo(
                 f"{outcome.status:9} {outcome.stream_id} v{outcome.version} "
-                f"(+{outcome.events_appended} events) {outcome.source or ''}".rstrip()
+                f"(+{outcome.events_appended} events, +{outcome.claims_asserted} claims, "
+                f"-{outcome.claims_retracted} retracted) {outcome.source or ''}".rstrip()
             )
         elif show_progress and (done % 500 == 0 or done == total) and sys.stderr.isatty():
             click.echo(f"\r{done}/{total} articles", err=True, nl=done == total)
     elapsed = time.monotonic() - started
     click.echo(
         f"ingested {total} articles: {counts['new']} new, {counts['revised']} revised, "
-        f"{counts['unchanged']} unchanged; {events} events appended; "
+        f"{counts['unchanged']} unchanged; {events} events appended ({claims} claims); "
         f"head position {store.head_position()} ({elapsed:.2f}s)"
     )
 
@@ -211,6 +218,123 @@ def digest(context: Context) -> None:
 
     position, head_hash = context.store().head()
     click.echo(format_digest(head_hash, position))
+
+
+# --- projections ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--follow", is_flag=True, help="Keep tailing the log until interrupted.")
+@click.option("--rebuild", "rebuild_name", metavar="NAME", help="Drop and rebuild one projection.")
+@click.option("--status", "show_status", is_flag=True, help="Print each projection's lag.")
+@click.option("--poll", default=0.5, show_default=True, help="Seconds between polls (--follow).")
+@pass_context
+@one_line_errors
+def project(
+    context: Context, follow: bool, rebuild_name: str | None, show_status: bool, poll: float
+) -> None:
+    """Bring projections up to date with the log (once, or --follow), or --rebuild one."""
+    import signal
+    import threading
+
+    from factstore.projections import default_runner
+
+    runner = default_runner(context.store())
+    if rebuild_name is not None:
+        if rebuild_name not in runner.projections:
+            names = ", ".join(runner.projections)
+            raise CliError(f"no projection {rebuild_name!r}: one of {names}")
+        started = time.monotonic()
+        applied = runner.rebuild(rebuild_name)
+        elapsed = time.monotonic() - started
+        rate = applied / elapsed if elapsed else 0.0
+        click.echo(
+            f"rebuilt {rebuild_name} from {applied} events in {elapsed:.2f}s ({rate:,.0f}/s)"
+        )
+    elif follow:
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        click.echo("following the log (Ctrl-C to stop)", err=True)
+        runner.follow(stop, poll)
+    elif not show_status:
+        click.echo(f"applied {runner.catch_up()} events")
+    for lag in runner.lags():
+        click.echo(f"{lag.name}: checkpoint {lag.checkpoint}, head {lag.head}, lag {lag.lag}")
+
+
+@main.command()
+@click.option("--topic", help="One topic in full.")
+@click.option("--measure")
+@click.option("--subject")
+@click.option("--place", help="A place slug; places inside it match too.")
+@click.option("--search", help="Text in the topic key.")
+@click.option("--known-at", help="A log position or ISO timestamp (transaction time).")
+@click.option("--valid-at", help="An ISO date (valid time).")
+@click.option("--limit", default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+@pass_context
+@one_line_errors
+def figures(
+    context: Context,
+    topic: str | None,
+    measure: str | None,
+    subject: str | None,
+    place: str | None,
+    search: str | None,
+    known_at: str | None,
+    valid_at: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List topics with their best figure, or show one topic in full."""
+    from factstore.projections import queries
+    from factstore.projections.render import render_figure, render_topic_table
+
+    store = context.store()
+    if topic is not None:
+        document = queries.topic_figure(store.engine, topic, known_at=known_at, valid_at=valid_at)
+        if document is None:
+            raise CliError(f"no topic {topic!r} (at that point in time)")
+        click.echo(_json(document) if as_json else render_figure(document))
+        return
+    items, total, as_of = queries.list_topics(
+        store.engine,
+        measure=measure,
+        subject=subject,
+        place=place,
+        search=search,
+        known_at=known_at,
+        valid_at=valid_at,
+        limit=limit,
+    )
+    if as_json:
+        click.echo(_json({"items": items, "total": total, **as_of.to_dict()}))
+    else:
+        click.echo(render_topic_table(items, total))
+
+
+@main.command()
+@click.argument("topic")
+@click.option("--known-at", help="A log position or ISO timestamp (transaction time).")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+@pass_context
+@one_line_errors
+def history(context: Context, topic: str, known_at: str | None, as_json: bool) -> None:
+    """How a topic's best figure changed, and what caused each change."""
+    from factstore.projections import queries
+    from factstore.projections.render import render_history
+
+    rows = queries.topic_history(context.store().engine, topic, known_at=known_at)
+    if rows is None:
+        raise CliError(f"no topic {topic!r}")
+    click.echo(_json({"topic": topic, "items": rows}) if as_json else render_history(topic, rows))
+
+
+def _json(document: object) -> str:
+    import json
+
+    return json.dumps(document, indent=2, ensure_ascii=False)
 
 
 # --- serving ----------------------------------------------------------------------------------

@@ -61,33 +61,62 @@ def backend() -> str:
     return BACKEND
 
 
-@pytest.fixture
-def fresh_database_url(tmp_path: Path) -> Iterator[str]:
-    """A database with no schema at all."""
-    if BACKEND == "sqlite":
-        yield f"sqlite:///{tmp_path / 'factstore.db'}"
-        return
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield _postgres_schema_url(schema)
-    finally:
+class Databases:
+    """Creates fresh databases (SQLite files or PostgreSQL schemas) and removes them at the end."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.schemas: list[str] = []
+        self.count = 0
+
+    def empty(self) -> str:
+        self.count += 1
+        if BACKEND == "sqlite":
+            return f"sqlite:///{self.folder / f'factstore-{self.count}.db'}"
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        admin = create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        admin.dispose()
+        self.schemas.append(schema)
+        return _postgres_schema_url(schema)
+
+    def migrated(self) -> str:
+        url = self.empty()
+        engine = create_store_engine(url)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        return url
+
+    def drop_all(self) -> None:
+        if not self.schemas:
+            return
+        admin = create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for schema in self.schemas:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
 
 
 @pytest.fixture
-def database_url(fresh_database_url: str) -> str:
+def databases(tmp_path: Path) -> Iterator[Databases]:
+    made = Databases(tmp_path)
+    yield made
+    made.drop_all()
+
+
+@pytest.fixture
+def fresh_database_url(databases: Databases) -> str:
+    """A database with no schema at all."""
+    return databases.empty()
+
+
+@pytest.fixture
+def database_url(databases: Databases) -> str:
     """A database migrated to the latest schema."""
-    engine = create_store_engine(fresh_database_url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
-    return fresh_database_url
+    return databases.migrated()
 
 
 @pytest.fixture

@@ -1,23 +1,24 @@
-"""Ingestion: articles in, events appended. One article is one atomic append to its stream;
-many articles go in one transaction when loading in bulk."""
+"""Ingestion: read an article, extract its claims, append what changed, update projections.
+
+One article is one atomic append to its stream (its article event and claim events together);
+a batch of articles goes in one transaction when loading in bulk. Event ids are derived from
+content, so a retried or racing ingest of the same article cannot duplicate it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from itertools import islice
 from typing import Any
 
-from factstore.domain.articles import (
-    ARTICLE_EVENT_TYPES,
-    ARTICLE_INGESTED,
-    ARTICLE_REVISED,
-    article_data,
-    content_hash,
-    event_id_for,
-)
-from factstore.domain.events import NewEvent, StreamState
+from factstore.domain import article_stream, catalog
+from factstore.domain.articles import content_hash
+from factstore.domain.events import StreamState
+from factstore.extraction import EXTRACTOR_VERSION, extract
 from factstore.ingest.sources import ArticleInput, stream_id_for
+from factstore.projections.runner import ProjectionRunner
 from factstore.store.event_store import AppendRequest, EventStore
 
 
@@ -28,7 +29,42 @@ class IngestOutcome:
     status: str  # "new" | "revised" | "unchanged"
     version: int
     events_appended: int
+    claims_asserted: int
+    claims_retracted: int
     source: str | None
+
+
+def read_article(article: ArticleInput) -> article_stream.ArticleReading:
+    """Extract the article's claims; metadata the caller gave wins over what the text says."""
+    published = _date_or_none(article.published_at)
+    result = extract(
+        article.text, published_at=published, outlet=article.outlet, title=article.title
+    )
+    parsed = result.article
+    published_at = article.published_at or (
+        parsed.published_at.isoformat() if parsed.published_at is not None else None
+    )
+    provenance = catalog.ArticleProvenance(
+        article_id=article.article_id,
+        title=article.title or parsed.title,
+        outlet=article.outlet,
+        url=article.url,
+        published_at=published_at,
+    )
+    return article_stream.ArticleReading(
+        provenance=provenance,
+        text=article.text,
+        content_hash=content_hash(
+            article.text,
+            title=article.title,
+            outlet=article.outlet,
+            published_at=article.published_at,
+            url=article.url,
+        ),
+        source=article.source,
+        extractor_version=EXTRACTOR_VERSION,
+        claims=tuple(result.claims),
+    )
 
 
 def ingest(
@@ -37,75 +73,70 @@ def ingest(
     *,
     metadata: dict[str, Any] | None = None,
     batch_size: int = 200,
+    runner: ProjectionRunner | None = None,
 ) -> Iterator[IngestOutcome]:
-    """Append the events for each article; yields one outcome per article, in input order."""
+    """Append the events for each article; yields one outcome per article, in input order.
+    With a runner, projections are brought up to date after each batch (inline mode)."""
     iterator = iter(articles)
     while batch := list(islice(iterator, batch_size)):
         yield from _ingest_batch(store, batch, metadata or {})
+        if runner is not None:
+            runner.catch_up()
 
 
 def _ingest_batch(
     store: EventStore, batch: Sequence[ArticleInput], metadata: dict[str, Any]
 ) -> list[IngestOutcome]:
-    # The last article (content) event and the version of each stream that already exists.
-    known: dict[str, tuple[int, str | None]] = {}
-    for stream_id, version in store.stream_versions(
-        {stream_id_for(a.article_id) for a in batch}
-    ).items():
-        last = store.last_event_of_types(stream_id, ARTICLE_EVENT_TYPES)
-        known[stream_id] = (version, None if last is None else last.data.get("content_hash"))
-
+    streams = {stream_id_for(a.article_id) for a in batch}
+    states = {
+        stream_id: article_stream.fold(stream_id, store.read_stream(stream_id))
+        for stream_id in store.stream_versions(streams)
+    }
     requests: list[AppendRequest] = []
-    # Per article: its stream, and the index of its append request (None: nothing to append).
-    plans: list[tuple[ArticleInput, str, int | None]] = []
+    # Per article: its stream, its plan, and the index of its append request (None: nothing).
+    plans: list[tuple[ArticleInput, str, article_stream.Plan, int | None]] = []
     for article in batch:
         stream_id = stream_id_for(article.article_id)
-        digest = content_hash(
-            article.text,
-            title=article.title,
-            outlet=article.outlet,
-            published_at=article.published_at,
-            url=article.url,
-        )
-        version, previous = known.get(stream_id, (0, None))
-        if previous == digest:
-            plans.append((article, stream_id, None))
+        state = states.get(stream_id) or article_stream.ArticleState(stream_id)
+        planned = article_stream.plan(state, read_article(article), metadata)
+        if not planned.events:
+            plans.append((article, stream_id, planned, None))
             continue
-        event_type = ARTICLE_INGESTED if stream_id not in known else ARTICLE_REVISED
-        data = article_data(
-            article_id=article.article_id,
-            text=article.text,
-            content_hash=digest,
-            title=article.title,
-            outlet=article.outlet,
-            published_at=article.published_at,
-            url=article.url,
-            source=article.source,
-        )
-        events = [
-            NewEvent(
-                type=event_type,
-                data=data,
-                metadata=metadata,
-                event_id=event_id_for(stream_id, version + 1, event_type, digest),
-            )
-        ]
-        expected = StreamState.NO_STREAM if stream_id not in known else version
-        plans.append((article, stream_id, len(requests)))
-        requests.append(AppendRequest(stream_id, events, expected))
-        known[stream_id] = (version + len(events), digest)
+        expected = state.version if state.exists else StreamState.NO_STREAM
+        plans.append((article, stream_id, planned, len(requests)))
+        requests.append(AppendRequest(stream_id, planned.events, expected))
+        # A second copy of the article later in this batch sees this one as stored.
+        states[stream_id] = article_stream.advance(state, planned.events)
 
     results = store.append_batch(requests) if requests else []
     outcomes = []
-    for article, stream_id, index in plans:
+    for article, stream_id, planned, index in plans:
         result = None if index is None else results[index]
         if result is None or not result.written:
-            status, version, appended = "unchanged", known[stream_id][0], 0
+            version = states[stream_id].version if stream_id in states else 0
+            status, appended, asserted, retracted = "unchanged", 0, 0, 0
         else:
-            first = result.events[0].type
-            status = "new" if first == ARTICLE_INGESTED else "revised"
             version, appended = result.version, len(result.events)
+            status, asserted, retracted = planned.status, planned.asserted, planned.retracted
         outcomes.append(
-            IngestOutcome(article.article_id, stream_id, status, version, appended, article.source)
+            IngestOutcome(
+                article.article_id,
+                stream_id,
+                status,
+                version,
+                appended,
+                asserted,
+                retracted,
+                article.source,
+            )
         )
     return outcomes
+
+
+def _date_or_none(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None

@@ -65,6 +65,8 @@ class StoredEvent(Base):
         UniqueConstraint("event_id"),
         UniqueConstraint("stream_id", "version"),
         Index(None, "type", "position"),
+        # known_at=<timestamp> queries find the last position recorded by then.
+        Index(None, "recorded_at"),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, MetaData
 
 import migrations
 from factstore.store.errors import StoreError
@@ -27,6 +27,14 @@ def include_object(
 ) -> bool:
     """Autogenerate filter: leave other libraries' tables alone."""
     return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
+def target_metadata() -> MetaData:
+    """Every table Alembic owns: the log and the projections' tables."""
+    import factstore.projections.models  # noqa: F401  (registers the projection tables)
+    from factstore.store.models import Base
+
+    return Base.metadata
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from factstore.store.database import create_store_engine
+from factstore.store.schema import head_revision
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = REPO / "seeds"
@@ -32,7 +33,7 @@ def run(database_url: str, *args: str, cwd: Path | None = None) -> subprocess.Co
 def test_upgrade_ingest_verify_digest(fresh_database_url: str) -> None:
     upgraded = run(fresh_database_url, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "0001_events" in upgraded.stdout
+    assert f"-> {head_revision()}" in upgraded.stdout
 
     first = run(fresh_database_url, "ingest", str(SEEDS))
     assert first.returncode == 0, first.stderr
@@ -42,10 +43,12 @@ def test_upgrade_ingest_verify_digest(fresh_database_url: str) -> None:
     again = run(fresh_database_url, "ingest", str(SEEDS))
     assert "0 new, 0 revised, 5 unchanged; 0 events appended" in again.stdout
 
+    head = int(first.stdout.rsplit("head position ", 1)[1].split()[0])
+    assert head > 5  # an article event and claim events per article
     digest = run(fresh_database_url, "digest")
     assert digest.returncode == 0
     assert digest.stdout.startswith("sha256:")
-    assert digest.stdout.strip().endswith("@5")
+    assert digest.stdout.strip().endswith(f"@{head}")
 
     verified = run(fresh_database_url, "verify", "--digest", digest.stdout.strip())
     assert verified.returncode == 0, verified.stderr
@@ -73,7 +76,19 @@ def test_ingest_json_and_jsonl_and_revision(database_url: str, tmp_path: Path) -
     )
     revised = run(database_url, "ingest", str(tmp_path / "one.json"))
     assert "1 revised" in revised.stdout
-    assert "article-wire-1 v2" in revised.stdout
+    # ArticleRevised, the old toll retracted, the new one asserted.
+    assert "article-wire-1 v5 (+3 events, +1 claims, -1 retracted)" in revised.stdout
+    topics = json.loads(run(database_url, "figures", "--json", "--measure", "killed").stdout)
+    [topic] = [t["topic"] for t in topics["items"] if t["figure"]["value"] == 44]
+    history = run(database_url, "history", topic, "--json")
+    assert history.returncode == 0, history.stderr
+    changes = json.loads(history.stdout)["items"]
+    # One change per append: the revision moved the figure from 20 to 44 in one step.
+    assert [((c["from"] or {}).get("value"), c["to"]["value"]) for c in changes] == [
+        (None, 20),
+        (20, 44),
+    ]
+    assert "ArticleRevised" in changes[1]["cause"]["detail"]
 
 
 def test_bad_input_is_one_line_and_writes_nothing(database_url: str, tmp_path: Path) -> None:
@@ -117,7 +132,7 @@ def _tamper(database_url: str, backend: str, statement: str) -> None:
     ("statement", "reason"),
     [
         (
-            "UPDATE events SET data = replace(data, '2016', '2015') WHERE position = 3",
+            "UPDATE events SET data = replace(data, '1', '7') WHERE position = 3",
             "content does not match its hash",
         ),
         ("DELETE FROM events WHERE position = 2", "position 2 is missing"),
@@ -138,12 +153,12 @@ def test_verify_names_the_first_broken_link(
 def test_digest_catches_a_truncated_log(database_url: str, backend: str) -> None:
     assert run(database_url, "ingest", str(SEEDS)).returncode == 0
     digest = run(database_url, "digest").stdout.strip()
-    assert digest.endswith("@5")
+    head = int(digest.rsplit("@", 1)[1])
     # Remove the last event: every remaining chain still verifies, but the digest does not.
-    _tamper(database_url, backend, "DELETE FROM events WHERE position = 5")
+    _tamper(database_url, backend, f"DELETE FROM events WHERE position = {head}")
     assert run(database_url, "verify").returncode == 0
     result = run(database_url, "verify", "--digest", digest)
     assert result.returncode == 1
-    assert "no longer reaches position 5" in result.stderr
+    assert f"no longer reaches position {head}" in result.stderr
     malformed = run(database_url, "verify", "--digest", "abc@x")
     assert malformed.returncode == 1 and "not a log digest" in malformed.stderr

@@ -7,12 +7,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from factstore.store.database import create_store_engine
-from factstore.store.models import Base
 from factstore.store.schema import (
     current_revision,
     head_revision,
     include_object,
     require_current_schema,
+    target_metadata,
     upgrade,
 )
 
@@ -28,7 +28,7 @@ def test_upgrade_on_empty_database_gives_the_models_schema(fresh_database_url: s
             context = MigrationContext.configure(
                 conn, opts={"include_object": include_object, "compare_type": True}
             )
-            assert compare_metadata(context, Base.metadata) == []
+            assert compare_metadata(context, target_metadata()) == []
             names = {c["name"] for c in inspect(conn).get_unique_constraints("events")}
             assert names == {"uq_events_event_id", "uq_events_stream_id_version"}
     finally:

@@ -1,0 +1,467 @@
+"""The read side: figures, history, topics and claims, now or as of any past point in both times.
+
+`known_at` (transaction time) is a log position, or a timestamp that resolves to the last
+position recorded by then. `valid_at` (valid time) is a date: only claims about that date or
+earlier count. A figure as of any point is computed by replaying one topic's claims and their
+status changes up to that position through the pure policy: the cost depends on the topic's
+size, never on the size of the log, and the answer equals a replay of the log by construction.
+The dicts returned here are the JSON the CLI prints and the API serves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, or_, select
+
+from factstore.domain.claim_status import status_at
+from factstore.domain.figures import (
+    ClaimView,
+    FigureDecision,
+    PolicyConfig,
+    decide,
+    figure_summary,
+)
+from factstore.projections.figures import claim_view_from_row
+from factstore.projections.models import (
+    articles_table,
+    claims_table,
+    history_table,
+    status_changes_table,
+    topics_table,
+)
+from factstore.store.hashing import format_timestamp
+from factstore.store.models import events_table
+
+# A database row as a mapping (SQLAlchemy's RowMapping) or any dict shaped like one.
+RowLike = Mapping[Any, Any]
+
+
+class InvalidQuery(ValueError):
+    """A query parameter that cannot be understood (the message says which and why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AsOf:
+    """A point in both times. None means 'now' (transaction time) or 'no limit' (valid time)."""
+
+    position: int | None = None
+    valid_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"known_at_position": self.position, "valid_at": self.valid_at}
+
+
+def resolve_as_of(conn: Connection, known_at: str | int | None, valid_at: str | None) -> AsOf:
+    return AsOf(_resolve_known_at(conn, known_at), _parse_valid_at(valid_at))
+
+
+def _resolve_known_at(conn: Connection, known_at: str | int | None) -> int | None:
+    if known_at is None or known_at == "":
+        return None
+    if isinstance(known_at, int) or str(known_at).isdigit():
+        return int(known_at)
+    try:
+        moment = datetime.fromisoformat(str(known_at).replace("Z", "+00:00"))
+    except ValueError as error:
+        raise InvalidQuery(
+            f"known_at must be a log position or an ISO 8601 timestamp, not {known_at!r}"
+        ) from error
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    e = events_table.c
+    position = conn.execute(select(func.max(e.position)).where(e.recorded_at <= moment)).scalar()
+    return int(position or 0)
+
+
+def _parse_valid_at(valid_at: str | None) -> str | None:
+    if not valid_at:
+        return None
+    try:
+        return datetime.fromisoformat(valid_at).date().isoformat()
+    except ValueError as error:
+        raise InvalidQuery(f"valid_at must be an ISO 8601 date, not {valid_at!r}") from error
+
+
+# --- one topic -------------------------------------------------------------------------------
+
+
+def topic_claims(conn: Connection, topic: str, as_of: AsOf) -> list[tuple[ClaimView, RowLike]]:
+    """The topic's claims known at `as_of.position`, each with its status as of then."""
+    c, s = claims_table.c, status_changes_table.c
+    query = select(claims_table).where(c.topic == topic).order_by(c.asserted_position)
+    if as_of.position is not None:
+        query = query.where(c.asserted_position <= as_of.position)
+    rows = list(conn.execute(query).mappings())
+    if as_of.position is None:
+        return [(claim_view_from_row(row), row) for row in rows]
+    changes: dict[str, list[str]] = {}
+    change_query = (
+        select(s.claim_id, s.status)
+        .where(s.topic == topic, s.position <= as_of.position)
+        .order_by(s.position, s.id)
+    )
+    for claim_id, status in conn.execute(change_query):
+        changes.setdefault(claim_id, []).append(status)
+    result: list[tuple[ClaimView, RowLike]] = []
+    for row in rows:
+        view = claim_view_from_row(row)
+        result.append((_replace_status(view, status_at(changes.get(view.claim_id, []))), row))
+    return result
+
+
+def _replace_status(view: ClaimView, status: str) -> ClaimView:
+    return view if view.status == status else replace(view, status=status)
+
+
+def topic_figure(
+    engine: Engine,
+    topic: str,
+    *,
+    known_at: str | int | None = None,
+    valid_at: str | None = None,
+    policy: PolicyConfig | None = None,
+) -> dict[str, Any] | None:
+    """The topic's best figure with provenance, range and competing claims; None if unknown."""
+    with engine.connect() as conn:
+        as_of = resolve_as_of(conn, known_at, valid_at)
+        meta = (
+            conn.execute(select(topics_table).where(topics_table.c.topic == topic))
+            .mappings()
+            .first()
+        )
+        if meta is None:
+            return None
+        claims = topic_claims(conn, topic, as_of)
+        if not claims:
+            return None
+        decision = decide([v for v, _ in claims], policy or PolicyConfig(), as_of.valid_at)
+        rows = {v.claim_id: row for v, row in claims}
+        return figure_document(meta, decision, rows, as_of, len(claims))
+
+
+def figure_document(
+    meta: RowLike,
+    decision: FigureDecision,
+    rows: Mapping[str, RowLike],
+    as_of: AsOf,
+    claim_count: int,
+) -> dict[str, Any]:
+    best = decision.best
+    figure = None
+    if best is not None:
+        figure = {
+            "value": _number(best.value),
+            "lower": _number(best.lower),
+            "upper": _number(best.upper),
+            "qualifier": best.qualifier,
+            "unit": best.unit,
+            "as_of": best.as_of,
+            "low": _number(decision.low),
+            "high": _number(decision.high),
+            "sources": decision.sources,
+            "conflict": decision.conflict,
+            "conflicts": list(decision.conflicts),
+            "explanation": list(decision.explanation),
+            "provenance": claim_document(rows[best.claim_id], status=best.status),
+        }
+    return {
+        "topic": meta["topic"],
+        "measure": meta["measure"],
+        "subject": meta["subject"],
+        "place": meta["place"],
+        "kind": meta["kind"],
+        "unit": meta["unit"],
+        **as_of.to_dict(),
+        "figure": figure,
+        "competing": [
+            claim_document(rows[c.claim_id], status=c.status) for c in decision.competing
+        ],
+        "claims": claim_count,
+    }
+
+
+def claim_document(row: RowLike, *, status: str | None = None) -> dict[str, Any]:
+    """A claim with its full provenance: what, where in which article, who said it, when."""
+    claim = json.loads(row["claim_json"])
+    article = json.loads(row["article_json"])
+    return {
+        "claim_id": row["claim_id"],
+        "topic": row["topic"],
+        "status": status or row["status"],
+        "value": _number(row["value"]),
+        "lower": _number(row["lower"]),
+        "upper": _number(row["upper"]),
+        "qualifier": row["qualifier"],
+        "unit": row["unit"],
+        "stated_unit": claim.get("stated_unit"),
+        "measure": row["measure"],
+        "subject": row["subject"],
+        "place": row["place"],
+        "kind": row["kind"],
+        "as_of": row["as_of"],
+        "as_of_inferred": claim.get("as_of_inferred"),
+        "valid_from": claim.get("valid_from"),
+        "attributed_to": row["attributed_to"],
+        "quote": claim.get("quote"),
+        "sentence": claim.get("sentence"),
+        "start": claim.get("start"),
+        "end": claim.get("end"),
+        "rule": claim.get("rule"),
+        "extractor_version": claim.get("extractor_version"),
+        "article": {"stream_id": row["stream_id"], **article},
+        "position": row["asserted_position"],
+        "recorded_at": format_timestamp(_aware(row["asserted_at"])),
+    }
+
+
+def topic_history(
+    engine: Engine, topic: str, *, known_at: str | int | None = None
+) -> list[dict[str, Any]] | None:
+    """Every change of the topic's figure, oldest first; None if the topic is unknown."""
+    h = history_table.c
+    with engine.connect() as conn:
+        as_of = resolve_as_of(conn, known_at, None)
+        exists = conn.execute(select(topics_table.c.topic).where(topics_table.c.topic == topic))
+        if exists.first() is None:
+            return None
+        query = select(history_table).where(h.topic == topic).order_by(h.position, h.id)
+        if as_of.position is not None:
+            query = query.where(h.position <= as_of.position)
+        return [history_document(row) for row in conn.execute(query).mappings()]
+
+
+def history_document(row: RowLike) -> dict[str, Any]:
+    before = None if row["before_json"] is None else json.loads(row["before_json"])
+    after = None if row["after_json"] is None else json.loads(row["after_json"])
+    return {
+        "position": row["position"],
+        "recorded_at": format_timestamp(_aware(row["recorded_at"])),
+        "valid_as_of": None if after is None else after.get("as_of"),
+        "from": _figure_numbers(before),
+        "to": _figure_numbers(after),
+        "cause": {
+            "event_type": row["cause_event_type"],
+            "event_id": row["cause_event_id"],
+            "claim_id": row["cause_claim_id"],
+            "detail": row["cause_detail"],
+        },
+        "conflict": bool(row["conflict"]),
+    }
+
+
+# --- many topics -------------------------------------------------------------------------------
+
+SORTS = {
+    "topic": topics_table.c.topic,
+    "value": topics_table.c.value,
+    "as_of": topics_table.c.as_of,
+    "sources": topics_table.c.sources,
+    "updated": topics_table.c.updated_position,
+}
+
+
+def list_topics(
+    engine: Engine,
+    *,
+    measure: str | None = None,
+    subject: str | None = None,
+    place: str | None = None,
+    search: str | None = None,
+    known_at: str | int | None = None,
+    valid_at: str | None = None,
+    sort: str = "topic",
+    descending: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+    policy: PolicyConfig | None = None,
+) -> tuple[list[dict[str, Any]], int, AsOf]:
+    """(topics of this page with their best figure, total matching, the point in time)."""
+    if sort not in SORTS:
+        raise InvalidQuery(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+    t = topics_table.c
+    conditions = []
+    if measure:
+        conditions.append(t.measure == measure)
+    if subject:
+        conditions.append(t.subject == subject)
+    if place:
+        # A place matches itself and the places inside it (mosul matches mosul-west).
+        conditions.append(or_(t.place == place, t.place.like(f"{_escape_like(place)}-%", "\\")))
+    if search:
+        conditions.append(t.topic.like(f"%{_escape_like(search.lower())}%", "\\"))
+    where = and_(*conditions) if conditions else and_(True)
+    with engine.connect() as conn:
+        as_of = resolve_as_of(conn, known_at, valid_at)
+        if as_of.position is not None:
+            # Topics that had no claim yet at that position do not exist then.
+            first = (
+                select(claims_table.c.topic)
+                .where(claims_table.c.asserted_position <= as_of.position)
+                .distinct()
+            )
+            where = and_(where, t.topic.in_(first))
+        total = conn.execute(select(func.count()).select_from(topics_table).where(where)).scalar()
+        order = SORTS[sort].desc() if descending else SORTS[sort].asc()
+        query = (
+            select(topics_table).where(where).order_by(order, t.topic).limit(limit).offset(offset)
+        )
+        rows = list(conn.execute(query).mappings())
+        if as_of.position is None and as_of.valid_at is None:
+            items = [_current_topic_summary(row) for row in rows]
+        else:
+            items = []
+            for row in rows:
+                claims = topic_claims(conn, row["topic"], as_of)
+                decision = decide([v for v, _ in claims], policy or PolicyConfig(), as_of.valid_at)
+                items.append(_decided_topic_summary(row, decision, len(claims)))
+        return items, int(total or 0), as_of
+
+
+def _current_topic_summary(row: RowLike) -> dict[str, Any]:
+    summary = None if row["summary_json"] is None else json.loads(row["summary_json"])
+    return {
+        **{k: row[k] for k in ("topic", "measure", "subject", "place", "kind", "unit")},
+        "figure": _figure_numbers(summary),
+        "sources": row["sources"],
+        "claims": row["claims"],
+        "conflict": bool(row["conflict"]),
+    }
+
+
+def _decided_topic_summary(
+    row: RowLike, decision: FigureDecision, claim_count: int
+) -> dict[str, Any]:
+    return {
+        **{k: row[k] for k in ("topic", "measure", "subject", "place", "kind", "unit")},
+        "figure": _figure_numbers(figure_summary(decision)),
+        "sources": decision.sources,
+        "claims": claim_count,
+        "conflict": decision.conflict,
+    }
+
+
+# --- claims ----------------------------------------------------------------------------------
+
+
+def get_claim(engine: Engine, claim_id: str) -> dict[str, Any] | None:
+    """A claim with full provenance and every status change it went through."""
+    c, s = claims_table.c, status_changes_table.c
+    with engine.connect() as conn:
+        row = conn.execute(select(claims_table).where(c.claim_id == claim_id)).mappings().first()
+        if row is None:
+            return None
+        changes = conn.execute(
+            select(status_changes_table).where(s.claim_id == claim_id).order_by(s.position, s.id)
+        ).mappings()
+        return {
+            **claim_document(row),
+            "status_history": [
+                {
+                    "status": change["status"],
+                    "event_type": change["event_type"],
+                    "reason": change["reason"],
+                    "actor": change["actor"],
+                    "position": change["position"],
+                    "recorded_at": format_timestamp(_aware(change["recorded_at"])),
+                }
+                for change in changes
+            ],
+        }
+
+
+def list_claims(
+    engine: Engine,
+    *,
+    topic: str | None = None,
+    stream_id: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    c = claims_table.c
+    conditions = []
+    if topic is not None:
+        conditions.append(c.topic == topic)
+    if stream_id is not None:
+        conditions.append(c.stream_id == stream_id)
+    if status is not None:
+        conditions.append(c.status == status)
+    where = and_(*conditions) if conditions else and_(True)
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(claims_table).where(where)).scalar()
+        query = (
+            select(claims_table)
+            .where(where)
+            .order_by(c.asserted_position)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [claim_document(r) for r in conn.execute(query).mappings()], int(total or 0)
+
+
+def get_article(engine: Engine, stream_id: str) -> dict[str, Any] | None:
+    a = articles_table.c
+    with engine.connect() as conn:
+        row = (
+            conn.execute(select(articles_table).where(a.stream_id == stream_id)).mappings().first()
+        )
+    if row is None:
+        return None
+    return {
+        **{k: row[k] for k in ("stream_id", "article_id", "title", "outlet", "url")},
+        "published_at": row["published_at"],
+        "content_hash": row["content_hash"],
+        "extractor_version": row["extractor_version"],
+        "status": row["status"],
+        "version": row["version"],
+        "revisions": row["revisions"],
+        "ingested_at": format_timestamp(_aware(row["ingested_at"])),
+        "updated_at": format_timestamp(_aware(row["updated_at"])),
+    }
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+FIGURE_KEYS = (
+    "claim_id",
+    "value",
+    "lower",
+    "upper",
+    "qualifier",
+    "unit",
+    "as_of",
+    "low",
+    "high",
+    "source",
+)
+NUMBERS = frozenset({"value", "lower", "upper", "low", "high"})
+
+
+def _figure_numbers(summary: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if summary is None:
+        return None
+    return {
+        key: _number(summary.get(key)) if key in NUMBERS else summary.get(key)
+        for key in FIGURE_KEYS
+    }
+
+
+def _number(value: float | int | None) -> float | int | None:
+    """Integral figures print as integers (1321, not 1321.0)."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
