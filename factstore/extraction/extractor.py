@@ -27,7 +27,7 @@ from factstore.extraction.attribution import (
     normalise_speaker,
 )
 from factstore.extraction.dates import DateMention, find_dates, resolve, resolve_month
-from factstore.extraction.numbers import Quantity, find_quantities
+from factstore.extraction.numbers import Quantity, _may_start_number, find_quantities
 from factstore.extraction.places import CITY_KINDS, PlaceMention, find_places
 from factstore.extraction.text import Sentence, Token, paragraph_spans, split_sentences, tokenize
 from factstore.extraction.topics import topic_key
@@ -64,6 +64,29 @@ INCIDENT_NOUNS = frozenset(
 )
 STATE_MEASURES = frozenset({"trapped", "held", "present", "missing"})
 PLACE_CLASSES_LOCAL = frozenset({"materiel", "aircraft", "structures"})
+PASSIVE_AUXILIARIES = frozenset({"were", "was", "are", "is", "been", "be", "being"})
+NON_VERB_ING = frozenset({"including", "during", "bring", "bringing", "morning", "evening",
+                          "building", "buildings", "king", "ring", "spring", "string", "thing",
+                          "something", "nothing", "anything", "everything", "wing", "according",
+                          "remaining", "following", "totalling", "totaling"})
+IRREGULAR_PAST = frozenset(
+    """sent took left made put set brought gave got kept lost hit shot struck fought won began
+    sold bought paid told said saw met ran""".split()
+)
+PHRASAL_PARTICLES = frozenset({"back", "up", "off", "out", "over"})
+CONFLICT_CUES = frozenset(
+    """forces troops army military militants militant rebels rebel insurgents fighters militia
+    militias offensive battle fighting control soldiers army's jihadists terrorists daesh isis
+    isil taliban recaptured retaken liberated captured seized besieged siege frontline""".split()
+)
+CONFLICT_MEASURES = frozenset({"held", "liberated", "present"})
+NEW_CLAUSE_STARTERS = frozenset({"the", "a", "an", "he", "she", "they", "it", "we", "i", "his",
+                                 "her", "their", "its", "this", "that", "there"})
+PREPOSITIONS = frozenset({"with", "of", "in", "on", "from", "at", "near", "to", "by", "for",
+                          "into", "inside", "outside", "across", "among", "around", "against"})
+COORDINATION = frozenset({"and", "or", ",", "a", "an", "the", "other", "another", "also", "one",
+                          "some", "several", "many"})
+MAX_BACKWARD_GAP = 6
 MAX_FORWARD = 14
 MAX_BACKWARD = 16
 MAX_NP = 6
@@ -376,7 +399,12 @@ def _territory_list(tokens: list[Token], end: int, clause_end: int, vocab: Vocab
             kinds.add(match[0].name)
             position = last_end = match[1]
             continue
-        if token.kind == "word" and token.lower not in FUNCTION_WORDS and position + 1 < limit:
+        if (
+            token.kind == "word"
+            and token.lower not in FUNCTION_WORDS
+            and position + 1 < limit
+            and tokens[position - 1].lower in (",", "and", "or")
+        ):
             position += 1  # "vital" in "vital facilities"
             continue
         break
@@ -438,6 +466,7 @@ def _forward_measure(context: _Context, subject: _Subject, clause_end: int,
     position = subject.end
     limit = min(clause_end, subject.end + MAX_FORWARD)
     depth = 0
+    coordination_only = True  # only "and", "a", "the" ... since the noun phrase
     previous_ok = True  # the cue directly after the noun phrase binds ("11 drones shot down")
     while position < limit:
         token = tokens[position]
@@ -463,16 +492,84 @@ def _forward_measure(context: _Context, subject: _Subject, clause_end: int,
             if measure is not None and not _is_active_use(tokens, position, end, clause_end,
                                                           vocab):
                 return measure, position, end
-        if position in quantities_after and tokens[position - 1].text not in (",",) and tokens[
-            position - 1
-        ].lower not in ("and", "or"):
-            return None  # another figure with its own noun phrase in between
+        if position in quantities_after:
+            if tokens[position - 1].text != "," and tokens[position - 1].lower not in ("and",
+                                                                                      "or"):
+                return None  # another figure with its own noun phrase in between
+            # "61 hideouts, 10 bomb-making workshops and five command centers were demolished":
+            # skip the next member of the list
+            member_end = _list_member_end(tokens, position, limit, vocab)
+            if member_end is not None:
+                limit = min(clause_end, limit + member_end - position)
+                position = member_end
+                previous_ok = True
+                continue
         if token.text in ('"', "“", "”") or token.lower in BACKWARD_STOPS - {"since"}:
             return None
+        if token.text == "," and position + 1 < limit and tokens[position + 1].lower in (
+            NEW_CLAUSE_STARTERS
+        ):
+            return None  # "with two police officers, the suspects had fled"
+        if position > subject.end and not coordination_only and (
+            _match_subject(tokens, position, limit, vocab) is not None
+            and tokens[position - 1].lower not in PREPOSITIONS
+            and (position < 2 or tokens[position - 2].lower not in PREPOSITIONS)
+        ):
+            return None  # "six bodies lying on the ground and other people wounded"
+        if token.lower not in COORDINATION:
+            coordination_only = False
         previous_ok = token.lower in _AUX_OR_ADVERB_BEFORE_CUE or token.lower in (
             vocab.auxiliaries
         ) or token.lower.endswith("ly")
         position += 1
+    return None
+
+
+def _list_member_end(tokens: list[Token], position: int, limit: int,
+                     vocab: Vocabulary) -> int | None:
+    """The end of '10 bomb-making workshops' starting at its number, or None."""
+    index = position
+    while index < limit and (tokens[index].kind == "num" or _may_start_number(tokens[index])):
+        index += 1
+    for _ in range(MAX_NP):
+        if index >= limit:
+            return None
+        found = _match_subject(tokens, index, limit, vocab)
+        if found is not None:
+            end = found[1]
+            while end < limit:
+                again = _match_subject(tokens, end, limit, vocab)
+                if again is None:
+                    break
+                end = again[1]
+            return end
+        if tokens[index].kind != "word" or tokens[index].lower in FUNCTION_WORDS:
+            return None
+        index += 1
+    return None
+
+
+def _adjectival_measure(context: _Context, quantity: Quantity,
+                        clause_end: int) -> tuple[str, int, int, _Subject] | None:
+    """'20 wounded students', '300 dead civilians': the cue is an adjective of the noun."""
+    tokens, vocab = context.tokens, context.vocab
+    index = quantity.last_token
+    if index + 1 >= clause_end:
+        return None
+    match = _match_cue(tokens, index, index + 1, vocab, "after")
+    if match is None:
+        return None
+    for position in (index + 1, index + 2):
+        if position >= clause_end:
+            break
+        found = _match_subject(tokens, position, clause_end, vocab)
+        if found is not None:
+            spec, end = found
+            subject = _Subject(spec.name, spec.subject_class, end)
+            measure = _compatible(match[0], subject, vocab)
+            if measure is None:
+                return None
+            return measure, index, index + 1, subject
     return None
 
 
@@ -502,22 +599,41 @@ def _is_active_use(tokens: list[Token], first: int, end: int, clause_end: int,
     following = tokens[end]
     if first > 0 and tokens[first - 1].lower in ("been", "were", "was", "are", "is", "be"):
         return False
-    return following.kind == "num" or following.lower in _OBJECT_STARTERS or (
+    if following.lower in PHRASAL_PARTICLES:
+        return True  # "held back", "shot up": another verb altogether
+    return following.kind == "num" or _may_start_number(following) or following.lower in (
+        _OBJECT_STARTERS) or (
         following.text[:1].isupper() and following.kind == "word"
     )
 
 
 def _backward_measure(context: _Context, quantity: Quantity, subject: _Subject,
-                      clause_start: int) -> tuple[str, int, int] | None:
+                      clause_start: int, long_reach: bool = False) -> tuple[str, int, int] | None:
     """A cue before the number: 'killed more than 1,300', 'killing 12', 'freed seven'."""
     tokens, vocab = context.tokens, context.vocab
     start_token = _start_token(tokens, quantity)
     position = start_token - 1
     limit = max(clause_start, start_token - MAX_BACKWARD)
+    # "killed 5 soldiers and 3 civilians": a figure in a list shares the list's verb
+    coordinated = position >= 0 and tokens[position].lower in ("and", "or", ",")
     while position >= limit:
         token = tokens[position]
         if token.lower in BACKWARD_STOPS or token.text in ('"', "“", "”", "(", ")"):
             return None
+        if token.kind == "num" and not coordinated:
+            return None  # "controls 40 pct of the market, has 2,400 employees"
+        if (
+            token.kind == "word"
+            and position > limit
+            and tokens[position - 1].lower in ("and", "or", ",")
+            and (token.lower.endswith("ed") or token.lower in IRREGULAR_PAST)
+            and not _ends_cue(tokens, position, vocab)
+        ):
+            return None  # "killed one and sent 17 to hospital": a new predicate
+        if position > limit and token.kind == "word" and token.lower.endswith("ing") and (
+            token.lower not in NON_VERB_ING and not _ends_cue(tokens, position, vocab)
+        ):
+            return None  # another verb governs what follows: "a ferry carrying 540 people"
         for size in range(min(vocab.max_cue_words, position - limit + 1), 0, -1):
             first = position - size + 1
             key = tuple(tokens[first + k].lower for k in range(size))
@@ -525,13 +641,24 @@ def _backward_measure(context: _Context, quantity: Quantity, subject: _Subject,
             if found is None:
                 continue
             cues = [cue for cue in found if cue.direction == "before"]
+            if cues and first > 0 and tokens[first - 1].lower in PASSIVE_AUXILIARIES:
+                return None  # "200 people were rescued from a ferry carrying 540": passive
+            if cues and start_token - (position + 1) > MAX_BACKWARD_GAP and not (
+                coordinated or long_reach
+            ):
+                return None  # too far to govern the figure, unless a list shares the verb
             if cues:
                 measure = _compatible(cues, subject, vocab)
                 if measure is not None:
                     return measure, first, position + 1
+                return None  # the nearest verb governs the figure, even when it does not fit
             break
         position -= 1
     return None
+
+
+def _ends_cue(tokens: list[Token], position: int, vocab: Vocabulary) -> bool:
+    return (tokens[position].lower,) in vocab.cues
 
 
 def _start_token(tokens: list[Token], quantity: Quantity) -> int:
@@ -569,11 +696,23 @@ def _claim_for(context: _Context, sentence: Sentence, sentences: list[Sentence],
     tokens, vocab = context.tokens, context.vocab
     if quantity.unit not in ("count", "km2"):
         return None
+    if quantity.unit == "count" and (
+        not float(quantity.value).is_integer()
+        or ("." in tokens[quantity.first_token].text and quantity.last_token - quantity.first_token
+            == 1)
+    ):
+        return None  # people and things are counted in whole numbers: 12.1 is a ratio or price
     start_token = _start_token(tokens, quantity)
     if start_token > 0 and tokens[start_token - 1].lower in ANAPHORIC_DETERMINERS and (
         quantity.qualifier == "exact"
     ):
         return None  # "the two districts": a figure already stated
+    if start_token > 0 and tokens[start_token - 1].lower.endswith(("'s", "’s")):
+        return None  # "the facility's 425 employees" describes, it does not report
+    if _is_age_apposition(tokens, start_token, quantity.last_token):
+        return None  # "Hiroshi Ishikawa, 47, former president"
+    if start_token > 0 and _is_acronym(tokens[start_token - 1]):
+        return None  # "RIC 118", "UNSC 2254": a label
     clause_start, clause_end = _clause(tokens, sentence, quantity.first_token)
     subject = _read_subject(context, quantity, clause_end, sentence, sentence_claims)
     rule = ""
@@ -588,16 +727,27 @@ def _claim_for(context: _Context, sentence: Sentence, sentences: list[Sentence],
         q.first_token + sentence.first_token
         for q in find_quantities(context.text, tokens=tokens[sentence.first_token:clause_end])
     }
-    found = _forward_measure(context, subject, clause_end, quantities_after)
+    found = _adjectival_measure(context, quantity, clause_end)
+    if found is not None:
+        measure_adj, cue_first_adj, cue_end_adj, subject_adj = found_adj = found
+        subject = subject_adj
+        found = (measure_adj, cue_first_adj, cue_end_adj)
+        rule = "adjectival"
+        del found_adj
+    else:
+        found = _forward_measure(context, subject, clause_end, quantities_after)
     if found is not None:
         rule = rule or "passive"
     else:
-        found = _backward_measure(context, quantity, subject, clause_start)
+        found = _backward_measure(context, quantity, subject, clause_start,
+                                  long_reach=rule == "total-of")
         if found is not None:
             rule = rule or "active"
     if found is None:
         return None
     measure, cue_first, cue_end = found
+    if measure in CONFLICT_MEASURES and not _near_conflict(tokens, sentences, number):
+        return None  # "holds 6,500 acres" is a lease, not a front line
     if subject.name is None:
         default = vocab.measures[measure].default_subject
         if default is None:
@@ -613,7 +763,8 @@ def _claim_for(context: _Context, sentence: Sentence, sentences: list[Sentence],
     quote_end = max(tokens[quote_last - 1].end, quantity.end)
     number_token = quantity.first_token
     speaker = _attribution(cues, speakers, number_token)
-    kind = _kind(context, sentence, clause_start, clause_end, measure, speaker)
+    kind = _kind(context, sentence, clause_start, clause_end, measure, speaker,
+                 (min(start_token, cue_first), max(quantity.last_token, cue_end)))
     as_of, as_of_inferred = _as_of(context, dates, clause_start, clause_end, number_token)
     valid_from = _valid_from(context, dates, sentence)
     place = _place(context, sentences, number, places_by_sentence, clause_start, clause_end,
@@ -643,6 +794,28 @@ def _claim_for(context: _Context, sentence: Sentence, sentences: list[Sentence],
         rule=f"{rule}:{measure}",
         extractor_version=context.version,
     )
+
+
+def _is_age_apposition(tokens: list[Token], first: int, last: int) -> bool:
+    return (
+        first >= 2
+        and last < len(tokens)
+        and tokens[first - 1].text == ","
+        and tokens[last].text == ","
+        and last - first == 1
+        and tokens[first - 2].kind == "word"
+        and tokens[first - 2].text[:1].isupper()
+    )
+
+
+def _is_acronym(token: Token) -> bool:
+    return token.kind == "word" and len(token.text) >= 2 and token.text.isupper()
+
+
+def _near_conflict(tokens: list[Token], sentences: list[Sentence], number: int) -> bool:
+    first = sentences[max(0, number - 1)].first_token
+    last = sentences[number].last_token
+    return any(t.lower in CONFLICT_CUES for t in tokens[first:last])
 
 
 def _subject_name_for(measure: str, subject: str) -> str:
@@ -679,11 +852,12 @@ def _has_phrase(tokens: list[Token], first: int, last: int,
 
 
 def _kind(context: _Context, sentence: Sentence, clause_start: int, clause_end: int,
-          measure: str, speaker: Speaker | None) -> ClaimKind:
+          measure: str, speaker: Speaker | None, span: tuple[int, int]) -> ClaimKind:
     tokens = context.tokens
     words = {t.lower for t in tokens[clause_start:clause_end]}
-    if measure in STATE_MEASURES or words & CURRENT_MARKERS:
-        return "current"
+    between = {t.lower for t in tokens[span[0] : span[1]]}
+    if measure in STATE_MEASURES or between & CURRENT_MARKERS:
+        return "current"  # "remain trapped", "are still missing"
     if _has_phrase(tokens, sentence.first_token, sentence.last_token, TOTAL_MARKERS):
         return "total"
     previous = context.previous_claim

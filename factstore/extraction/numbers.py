@@ -70,6 +70,7 @@ QUALIFIERS: dict[tuple[str, ...], str] = {
     ("under",): "less_than", ("about",): "about", ("around",): "about", ("some",): "about",
     ("approximately",): "about", ("roughly",): "about", ("an", "estimated"): "about",
     ("estimated",): "about", ("approx",): "about", ("circa",): "about", ("nearly", "about"): "about",
+    ("as", "high", "as"): "as_many_as", ("as", "few", "as"): "at_least",
     ("a", "total", "of"): "exact", ("a", "further"): "exact", ("another",): "exact",
 }  # fmt: skip
 MAX_QUALIFIER_WORDS = 3
@@ -310,6 +311,8 @@ def _read_number_words(tokens: list[Token], index: int, initial: int = 0) -> _Nu
     if not seen_any or end == index:
         return None
     value = total + current
+    if end < count and tokens[end].lower == "dozen" and 0 < value < 100 and total == 0:
+        return _Numeral(value * 12, index, end + 1, has_scale=True)  # "two dozen"
     has_scale = last_scale < 10**18 or last_kind == "hundred"
     return _Numeral(value, index, end, has_scale=has_scale)
 
@@ -390,9 +393,9 @@ def _is_date_context(tokens: list[Token], numeral: _Numeral) -> bool:
     count = len(tokens)
     if not numeral.digits:
         return False
-    before = tokens[first - 1].lower.rstrip(".") if first > 0 else ""
+    before = tokens[first - 1].lower if first > 0 else ""
     if before == "." and first > 1:
-        before = tokens[first - 2].lower
+        before = tokens[first - 2].lower  # "Oct. 17"
     after = tokens[last].lower if last < count else ""
     value = numeral.value
     if isinstance(value, int) and 1 <= value <= 31 and not numeral.has_scale:
@@ -574,8 +577,10 @@ def _complete_quantity(tokens: list[Token], numeral: _Numeral) -> tuple[Quantity
                 value = _tidy(value * factor)
                 lower_value = None if lower_value is None else _tidy(lower_value * factor)
                 upper_value = None if upper_value is None else _tidy(upper_value * factor)
-    if numeral.digits and unit == "count" and numeral.first > 0:
-        age_word = tokens[start_index - 1].lower if start_index > 0 else ""
+    if unit == "count" and start_index > 0:
+        age_word = tokens[start_index - 1].lower
+        if age_word == "of" and start_index > 1:
+            age_word = tokens[start_index - 2].lower  # "under the age of five"
         if age_word in AGE_WORDS:
             return None, last
     # a parenthetical conversion "(0.4 sq mile)" belongs to the same quantity
