@@ -47,9 +47,11 @@ def run(path: Path, limit: int | None, repeat: int) -> dict[str, float]:
             text = str(record.get("text") or "")
             published = record.get("published_at")
             started = time.perf_counter()
-            result = extract(text, published_at=published if isinstance(published, str) else None,
-                             outlet=record.get("outlet") if isinstance(record.get("outlet"), str)
-                             else None)
+            result = extract(
+                text,
+                published_at=published if isinstance(published, str) else None,
+                outlet=record.get("outlet") if isinstance(record.get("outlet"), str) else None,
+            )
             elapsed += time.perf_counter() - started
             articles += 1
             characters += len(text)
@@ -71,18 +73,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--limit", type=int, default=None, help="articles per pass")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="passes over the corpus (peak RSS must not grow with passes)")
-    parser.add_argument("--min-rate", type=float, default=None,
-                        help="exit 1 when articles/s is below this")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="passes over the corpus (peak RSS must not grow with passes)",
+    )
+    parser.add_argument(
+        "--min-rate", type=float, default=None, help="exit 1 when articles/s is below this"
+    )
     args = parser.parse_args(argv)
     stats = run(args.corpus, args.limit, args.repeat)
     print(f"extractor {EXTRACTOR_VERSION}  corpus {args.corpus.name}")
-    print(f"{stats['articles']:.0f} articles in {stats['seconds']:.2f} s: "
-          f"{stats['articles_per_second']:.0f} articles/s, {stats['mb_per_second']:.2f} MB/s, "
-          f"{stats['claims']:.0f} claims")
-    print(f"peak RSS {stats['peak_rss_mb']:.1f} MB "
-          f"(after first pass {stats['peak_rss_mb_after_first_pass']:.1f} MB)")
+    print(
+        f"{stats['articles']:.0f} articles in {stats['seconds']:.2f} s: "
+        f"{stats['articles_per_second']:.0f} articles/s, {stats['mb_per_second']:.2f} MB/s, "
+        f"{stats['claims']:.0f} claims"
+    )
+    print(
+        f"peak RSS {stats['peak_rss_mb']:.1f} MB "
+        f"(after first pass {stats['peak_rss_mb_after_first_pass']:.1f} MB)"
+    )
     if args.min_rate is not None and stats["articles_per_second"] < args.min_rate:
         print(f"below the target of {args.min_rate:.0f} articles/s", file=sys.stderr)
         return 1

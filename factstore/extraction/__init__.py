@@ -1,9 +1,9 @@
 """Claim extraction: news article text in, precise, attributed, dated numeric claims out.
 
-    from factstore.extraction import extract, EXTRACTOR_VERSION, parse_article
-    result = extract(text, published_at=None, outlet=None, title=None)
-    result.article  # ParsedArticle
-    result.claims   # list[Claim], in text order
+from factstore.extraction import extract, EXTRACTOR_VERSION, parse_article
+result = extract(text, published_at=None, outlet=None, title=None)
+result.article  # ParsedArticle
+result.claims   # list[Claim], in text order
 """
 
 from __future__ import annotations

@@ -24,8 +24,22 @@ METADATA_DATE = re.compile(r"[ \t]*date[ \t]+([0-9]{4})-([0-9]{2})-([0-9]{2})(?:
 CLOCK = re.compile(r"[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?")
 SOURCE_LINE = re.compile(r"(?i)(?:source|sources|via)[ \t]*:[ \t]*([^\n]{1,60})$")
 CREDIT_LINE = re.compile(r"(?i)\(?[ \t]*(?:reporting|writing|editing|additional reporting)\b")
-CODE_MARKERS = ('{"', '":"', '":', '[{', "string(", "</", "/>", "<div", "<p", "&lt;", "&#",
-                "function(", "var ", "=>")  # fmt: skip
+CODE_MARKERS = (
+    '{"',
+    '":"',
+    '":',
+    "[{",
+    "string(",
+    "</",
+    "/>",
+    "<div",
+    "<p",
+    "&lt;",
+    "&#",
+    "function(",
+    "var ",
+    "=>",
+)
 MAX_HEADER_LINES = 8
 MAX_TITLE_WORDS = 30
 
@@ -164,8 +178,12 @@ def _date_line(line: str) -> dt.date | None:
         return None
     rest = (line[: dates[0].start] + line[dates[0].end :]).strip()
     rest = CLOCK.sub("", rest)
-    rest = re.sub(r"(?i)\b(?:a\.m\.|p\.m\.|am|pm|et|gmt|utc|edt|est|bst|cet|updated|posted|"
-                  r"published|on|at)\b", "", rest)
+    rest = re.sub(
+        r"(?i)\b(?:a\.m\.|p\.m\.|am|pm|et|gmt|utc|edt|est|bst|cet|updated|posted|"
+        r"published|on|at)\b",
+        "",
+        rest,
+    )
     if any(ch.isalnum() for ch in rest):
         return None
     return resolve(dates[0], None)
@@ -175,7 +193,7 @@ def _looks_like_title(line: str) -> bool:
     words = line.split()
     if not words or len(words) > MAX_TITLE_WORDS:
         return False
-    return not line.rstrip().endswith((".", "?\"", ".\"", ".”", ":"))
+    return not line.rstrip().endswith((".", '?"', '."', ".”", ":"))
 
 
 def parse_article(
@@ -229,9 +247,15 @@ def parse_article(
             junk.append((line.start, line.end))  # a site banner
             index += 1
             continue
-        if _looks_like_title(content) and next_line and (
-            not _looks_like_title(next_line) or _date_line(next_line) is not None
-            or next_line == content or len(next_line.split()) > MAX_TITLE_WORDS // 2
+        if (
+            _looks_like_title(content)
+            and next_line
+            and (
+                not _looks_like_title(next_line)
+                or _date_line(next_line) is not None
+                or next_line == content
+                or len(next_line.split()) > MAX_TITLE_WORDS // 2
+            )
         ):
             if found_title is None:
                 found_title, title_span = content, (line.start, line.end)

@@ -18,22 +18,108 @@ from factstore.extraction.vocabulary import Vocabulary
 
 DETERMINERS = frozenset({"the", "a", "an", "another", "one"})
 SKIPPABLE_BEFORE_VERB = frozenset(
-    """has have had also further later previously again then earlier separately recently
-    reportedly additionally moreover on""".split()
+    [
+        "has",
+        "have",
+        "had",
+        "also",
+        "further",
+        "later",
+        "previously",
+        "again",
+        "then",
+        "earlier",
+        "separately",
+        "recently",
+        "reportedly",
+        "additionally",
+        "moreover",
+        "on",
+    ]
 )
 NP_ADJECTIVES = frozenset(
-    """top senior local state security health provincial regional federal medical hospital rescue
-    news civil defence defense interior foreign tribal humanitarian rights human military army
-    police government unnamed official joint elite special media online english-language
-    english arabic independent international national district city municipal village hashd
-    intelligence emergency relief aid defense""".split()
+    [
+        "top",
+        "senior",
+        "local",
+        "state",
+        "security",
+        "health",
+        "provincial",
+        "regional",
+        "federal",
+        "medical",
+        "hospital",
+        "rescue",
+        "news",
+        "civil",
+        "defence",
+        "defense",
+        "interior",
+        "foreign",
+        "tribal",
+        "humanitarian",
+        "rights",
+        "human",
+        "military",
+        "army",
+        "police",
+        "government",
+        "unnamed",
+        "official",
+        "joint",
+        "elite",
+        "special",
+        "media",
+        "online",
+        "english-language",
+        "english",
+        "arabic",
+        "independent",
+        "international",
+        "national",
+        "district",
+        "city",
+        "municipal",
+        "village",
+        "hashd",
+        "intelligence",
+        "emergency",
+        "relief",
+        "aid",
+        "defense",
+    ]
 )
 CONNECTORS = frozenset({"of", "for", "on", "and"})
 PRONOUNS = frozenset({"he", "she", "they", "it"})
 PERSON_ROLES = frozenset(
-    """commander spokesman spokeswoman spokesperson official minister general officer chief
-    head governor mayor president leader colonel lieutenant major captain brigadier sergeant
-    ambassador envoy representative director analyst""".split()
+    [
+        "commander",
+        "spokesman",
+        "spokeswoman",
+        "spokesperson",
+        "official",
+        "minister",
+        "general",
+        "officer",
+        "chief",
+        "head",
+        "governor",
+        "mayor",
+        "president",
+        "leader",
+        "colonel",
+        "lieutenant",
+        "major",
+        "captain",
+        "brigadier",
+        "sergeant",
+        "ambassador",
+        "envoy",
+        "representative",
+        "director",
+        "analyst",
+    ]
 )
 GENERIC_SOURCES = frozenset({"statement", "report", "source", "sources", "official", "officials"})
 CONTINUATION_VERBS = frozenset({"adding", "saying", "noting", "stressing", "explaining", "stating"})
@@ -72,8 +158,9 @@ def _np_word(token: Token, vocab: Vocabulary) -> bool:
     return _is_name(token) or token.lower in vocab.role_nouns or token.lower in NP_ADJECTIVES
 
 
-def _speaker_before(tokens: list[Token], verb: int, first: int, vocab: Vocabulary) -> tuple[
-    int, int] | None:
+def _speaker_before(
+    tokens: list[Token], verb: int, first: int, vocab: Vocabulary
+) -> tuple[int, int] | None:
     """The subject noun phrase ending right before the verb at `verb`: (first, last)."""
     end = verb
     while end > first and tokens[end - 1].lower in SKIPPABLE_BEFORE_VERB:
@@ -89,8 +176,11 @@ def _speaker_before(tokens: list[Token], verb: int, first: int, vocab: Vocabular
         if _np_word(token, vocab):
             start -= 1
             continue
-        if token.lower in CONNECTORS and start - 1 > first and _is_name(tokens[start - 2]) and (
-            start < end and _is_name(tokens[start])
+        if (
+            token.lower in CONNECTORS
+            and start - 1 > first
+            and _is_name(tokens[start - 2])
+            and (start < end and _is_name(tokens[start]))
         ):
             start -= 1
             continue
@@ -104,8 +194,9 @@ def _speaker_before(tokens: list[Token], verb: int, first: int, vocab: Vocabular
     return start, end
 
 
-def _speaker_after(tokens: list[Token], begin: int, last: int, vocab: Vocabulary) -> tuple[
-    int, int] | None:
+def _speaker_after(
+    tokens: list[Token], begin: int, last: int, vocab: Vocabulary
+) -> tuple[int, int] | None:
     """The noun phrase starting at `begin` ('according to the Defense Ministry, ...')."""
     position = begin
     if position < last and tokens[position].lower in DETERMINERS:
@@ -160,9 +251,23 @@ def find_cues(tokens: list[Token], first: int, last: int, vocab: Vocabulary) -> 
                 index = span[1] + 2
                 continue
         # "estimated by X", "reported by X", "announced by X"
-        if lower == "by" and index > first and tokens[index - 1].lower in (
-            "estimated", "reported", "announced", "confirmed", "counted", "put", "given",
-            "released", "published", "cited", "provided"
+        if (
+            lower == "by"
+            and index > first
+            and tokens[index - 1].lower
+            in (
+                "estimated",
+                "reported",
+                "announced",
+                "confirmed",
+                "counted",
+                "put",
+                "given",
+                "released",
+                "published",
+                "cited",
+                "provided",
+            )
         ):
             span = _speaker_after(tokens, index + 1, last, vocab)
             if span is not None:
@@ -172,27 +277,28 @@ def find_cues(tokens: list[Token], first: int, last: int, vocab: Vocabulary) -> 
         if lower in CONTINUATION_VERBS and cues and index + 1 < last:
             # "he said, adding that ...": the same source goes on
             previous = cues[-1]
-            cues.append(Cue(index, index + 1, previous.speaker_first, previous.speaker_last,
-                            index + 1, last))
+            cues.append(
+                Cue(
+                    index, index + 1, previous.speaker_first, previous.speaker_last, index + 1, last
+                )
+            )
             index += 1
             continue
         if (lower,) in vocab.speech_verbs_after and lower not in ("put", "puts", "quoted"):
             span = _speaker_before(tokens, index, first, vocab)
             if span is not None:
-                following = index + 1
-                # "said on Wednesday that", "said in a statement that"
-                scope_start = following
+                # ", X said." covers what precedes; "X said (on Wednesday) that" what follows
                 trailing = _is_trailing(tokens, index, last)
-                if trailing:
-                    scope = (first, span[0])
-                else:
-                    scope = (scope_start, last)
+                scope = (first, span[0]) if trailing else (index + 1, last)
                 cues.append(Cue(index, index + 1, span[0], span[1], *scope))
             elif index + 1 < last and lower in ("said", "says", "added", "told"):
                 # inverted: '..., said Major General X.'
                 after = _speaker_after(tokens, index + 1, last, vocab)
-                if after is not None and index > first and tokens[index - 1].text in (",", "”",
-                                                                                       '"'):
+                if (
+                    after is not None
+                    and index > first
+                    and tokens[index - 1].text in (",", "”", '"')
+                ):
                     cues.append(Cue(index, index + 1, after[0], after[1], first, index))
         index += 1
     return cues
@@ -209,19 +315,63 @@ def _ends_sentence_at(tokens: list[Token], index: int, last: int) -> bool:
 def _is_trailing(tokens: list[Token], verb: int, last: int) -> bool:
     """', X said.' / ', X said on Friday.' close the sentence: the cue covers what precedes."""
     position = verb + 1
-    while position < last and tokens[position].kind == "word" and tokens[position].lower in (
-        "on", "in", "a", "an", "the", "statement", "late", "early", "last", "this", "week",
-        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today",
-        "yesterday", "night", "morning", "evening", "afternoon", "recently", "earlier", "later",
-        "told", "reporters", "at", "news", "conference", "briefing", "its", "his", "her", "their",
-        "weekly", "daily", "report", "website", "via", "twitter", "separately", "also",
+    while (
+        position < last
+        and tokens[position].kind == "word"
+        and tokens[position].lower
+        in (
+            "on",
+            "in",
+            "a",
+            "an",
+            "the",
+            "statement",
+            "late",
+            "early",
+            "last",
+            "this",
+            "week",
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+            "today",
+            "yesterday",
+            "night",
+            "morning",
+            "evening",
+            "afternoon",
+            "recently",
+            "earlier",
+            "later",
+            "told",
+            "reporters",
+            "at",
+            "news",
+            "conference",
+            "briefing",
+            "its",
+            "his",
+            "her",
+            "their",
+            "weekly",
+            "daily",
+            "report",
+            "website",
+            "via",
+            "twitter",
+            "separately",
+            "also",
+        )
     ):
         position += 1
     return position >= last or tokens[position].text in (".", "!", "?", ",", ";", '"', "”")
 
 
-def normalise_speaker(tokens: list[Token], first: int, last: int,
-                      vocab: Vocabulary) -> Speaker:
+def normalise_speaker(tokens: list[Token], first: int, last: int, vocab: Vocabulary) -> Speaker:
     words = [t for t in tokens[first:last] if t.kind == "word"]
     # "a statement by X": the source is X
     for position, token in enumerate(words):

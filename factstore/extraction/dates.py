@@ -9,12 +9,30 @@ from factstore.extraction.numbers import MONTHS
 from factstore.extraction.text import Token
 
 WEEKDAYS = {
-    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
+    "monday": 0,
+    "tuesday": 1,
+    "wednesday": 2,
+    "thursday": 3,
+    "friday": 4,
+    "saturday": 5,
     "sunday": 6,
-}  # fmt: skip
-WEEKDAY_ABBREVIATIONS = {"mon": 0, "tue": 1, "tues": 1, "wed": 2, "thu": 3, "thur": 3,
-                         "thurs": 3, "fri": 4, "sat": 5, "sun": 6}  # fmt: skip
+}
+WEEKDAY_ABBREVIATIONS = {
+    "mon": 0,
+    "tue": 1,
+    "tues": 1,
+    "wed": 2,
+    "thu": 3,
+    "thur": 3,
+    "thurs": 3,
+    "fri": 4,
+    "sat": 5,
+    "sun": 6,
+}
 RELATIVE_DAYS = {"yesterday": -1, "today": 0, "tonight": 0}
+DATE_WORDS = frozenset(
+    set(MONTHS) | set(WEEKDAYS) | set(WEEKDAY_ABBREVIATIONS) | set(RELATIVE_DAYS)
+)
 # words that make a capitalised month name something else ("May" the verb, "March" the noun)
 AMBIGUOUS_MONTHS = frozenset({"may", "march", "mar", "jan", "sun", "dec"})
 
@@ -53,6 +71,10 @@ def find_dates(tokens: list[Token], first: int = 0, last: int | None = None) -> 
     found: list[DateMention] = []
     index = first
     while index < stop:
+        token = tokens[index]
+        if token.kind != "num" and token.lower not in DATE_WORDS:
+            index += 1
+            continue
         mention = _date_at(tokens, index, stop)
         if mention is None:
             index += 1
@@ -90,8 +112,9 @@ def _date_at(tokens: list[Token], index: int, stop: int) -> DateMention | None:
     if token.kind != "word":
         return None
     if lower in RELATIVE_DAYS:
-        return DateMention(token.start, token.end, index, index + 1, None, None, None, None,
-                           RELATIVE_DAYS[lower])
+        return DateMention(
+            token.start, token.end, index, index + 1, None, None, None, None, RELATIVE_DAYS[lower]
+        )
     weekday = WEEKDAYS.get(lower)
     if weekday is None and lower in WEEKDAY_ABBREVIATIONS and token.text[:1].isupper():
         weekday = WEEKDAY_ABBREVIATIONS[lower]
@@ -104,8 +127,9 @@ def _date_at(tokens: list[Token], index: int, stop: int) -> DateMention | None:
             full = _date_at(tokens, after, stop) if after < stop else None
             if full is not None and full.day is not None:
                 return _mention(tokens, index, full.last_token, full.year, full.month, full.day)
-        return DateMention(token.start, token.end, index, index + 1, None, None, None, weekday,
-                           None)
+        return DateMention(
+            token.start, token.end, index, index + 1, None, None, None, weekday, None
+        )
     month = MONTHS.get(lower)
     if month is None or not token.text[:1].isupper():
         return None
@@ -149,11 +173,16 @@ def _iso_date_at(tokens: list[Token], index: int, stop: int) -> DateMention | No
 
 
 def _mention(
-    tokens: list[Token], first: int, last: int, year: int | None, month: int | None,
+    tokens: list[Token],
+    first: int,
+    last: int,
+    year: int | None,
+    month: int | None,
     day: int | None,
 ) -> DateMention:
-    return DateMention(tokens[first].start, tokens[last - 1].end, first, last, year, month, day,
-                       None, None)
+    return DateMention(
+        tokens[first].start, tokens[last - 1].end, first, last, year, month, day, None, None
+    )
 
 
 def resolve(mention: DateMention, published: dt.date | None) -> dt.date | None:

@@ -75,8 +75,13 @@ class Score:
             "missed": [{"article": a, "quote": q} for a, q in self.missed],
             "spurious": [{"article": a, "quote": q} for a, q in self.spurious],
             "mismatches": [
-                {"article": m.article, "quote": m.quote, "field": m.field,
-                 "expected": m.expected, "got": m.got}
+                {
+                    "article": m.article,
+                    "quote": m.quote,
+                    "field": m.field,
+                    "expected": m.expected,
+                    "got": m.got,
+                }
                 for m in self.mismatches
             ],
         }
@@ -115,15 +120,17 @@ def field_correct(name: str, claim: Claim, reference: Mapping[str, Any]) -> bool
     return bool(_norm(getattr(claim, name)) == _norm(reference.get(name)))
 
 
-def score_article(key: str, claims: list[Claim], references: list[Mapping[str, Any]],
-                  score: Score) -> None:
+def score_article(
+    key: str, claims: list[Claim], references: list[Mapping[str, Any]], score: Score
+) -> None:
     pairs: list[tuple[int, int, int, int]] = []  # (-required, -overlap, claim, reference)
     for c_index, claim in enumerate(claims):
         for r_index, reference in enumerate(references):
             overlap = _overlaps(claim, reference)
             if overlap > 0 and value_agrees(claim, reference):
-                pairs.append((0 if reference.get("required", True) else 1, -overlap, c_index,
-                              r_index))
+                pairs.append(
+                    (0 if reference.get("required", True) else 1, -overlap, c_index, r_index)
+                )
     pairs.sort()
     used_claims: set[int] = set()
     used_references: set[int] = set()
@@ -142,8 +149,11 @@ def score_article(key: str, claims: list[Claim], references: list[Mapping[str, A
                 expected: Any = reference.get(name)
                 if name == "qualifier":
                     got = [claim.qualifier, claim.lower, claim.upper]
-                    expected = [reference.get("qualifier"), reference.get("lower"),
-                                reference.get("upper")]
+                    expected = [
+                        reference.get("qualifier"),
+                        reference.get("lower"),
+                        reference.get("upper"),
+                    ]
                 score.mismatches.append(Mismatch(key, reference["quote"], name, expected, got))
     for r_index, reference in enumerate(references):
         if reference.get("required", True):
@@ -168,16 +178,19 @@ def find_article(key: str, directories: Iterable[Path]) -> Path | None:
     return None
 
 
-def evaluate(gold_path: Path, article_dirs: list[Path],
-             extract_file: Callable[[Path], list[Claim]]) -> Score:
+def evaluate(
+    gold_path: Path, article_dirs: list[Path], extract_file: Callable[[Path], list[Claim]]
+) -> Score:
     """Score `extract_file` on every article of the reference file."""
     gold = json.loads(gold_path.read_text(encoding="utf-8"))
     score = Score()
     for key, entry in gold["articles"].items():
         path = find_article(key, article_dirs)
         if path is None:
-            raise FileNotFoundError(f"article {key} of {gold_path} not found in "
-                                    f"{', '.join(str(d) for d in article_dirs)}")
+            raise FileNotFoundError(
+                f"article {key} of {gold_path} not found in "
+                f"{', '.join(str(d) for d in article_dirs)}"
+            )
         score_article(key, extract_file(path), entry["claims"], score)
     return score
 
@@ -203,6 +216,7 @@ def format_score(score: Score) -> str:
     for article, quote in score.spurious:
         lines.append(f"spurious  {article}: {quote!r}")
     for m in score.mismatches:
-        lines.append(f"mismatch  {m.article}: {m.quote!r} {m.field}: expected {m.expected!r}, "
-                     f"got {m.got!r}")
+        lines.append(
+            f"mismatch  {m.article}: {m.quote!r} {m.field}: expected {m.expected!r}, got {m.got!r}"
+        )
     return "\n".join(lines)

@@ -33,59 +33,349 @@ from factstore.extraction.text import Sentence, Token, paragraph_spans, split_se
 from factstore.extraction.topics import topic_key
 from factstore.extraction.vocabulary import MeasureCue, SubjectSpec, Vocabulary, get_vocabulary
 
-
-
 FUNCTION_WORDS = frozenset(
-    """of in at on to from by with for during after before since and or but were was are is be
-    been being had have has who which that as than when while including among across near into
-    per a an the this these those its their his her our it they he she we i you said says would
-    will could can may might should also still reportedly now last ago each every so not no all
-    over under about around within between out off up down amid inside outside""".split()
+    [
+        "of",
+        "in",
+        "at",
+        "on",
+        "to",
+        "from",
+        "by",
+        "with",
+        "for",
+        "during",
+        "after",
+        "before",
+        "since",
+        "and",
+        "or",
+        "but",
+        "were",
+        "was",
+        "are",
+        "is",
+        "be",
+        "been",
+        "being",
+        "had",
+        "have",
+        "has",
+        "who",
+        "which",
+        "that",
+        "as",
+        "than",
+        "when",
+        "while",
+        "including",
+        "among",
+        "across",
+        "near",
+        "into",
+        "per",
+        "a",
+        "an",
+        "the",
+        "this",
+        "these",
+        "those",
+        "its",
+        "their",
+        "his",
+        "her",
+        "our",
+        "it",
+        "they",
+        "he",
+        "she",
+        "we",
+        "i",
+        "you",
+        "said",
+        "says",
+        "would",
+        "will",
+        "could",
+        "can",
+        "may",
+        "might",
+        "should",
+        "also",
+        "still",
+        "reportedly",
+        "now",
+        "last",
+        "ago",
+        "each",
+        "every",
+        "so",
+        "not",
+        "no",
+        "all",
+        "over",
+        "under",
+        "about",
+        "around",
+        "within",
+        "between",
+        "out",
+        "off",
+        "up",
+        "down",
+        "amid",
+        "inside",
+        "outside",
+    ]
 )
 ANAPHORIC_DETERMINERS = frozenset(
-    """the these those its their his her our both each every first last this your my""".split()
+    [
+        "the",
+        "these",
+        "those",
+        "its",
+        "their",
+        "his",
+        "her",
+        "our",
+        "both",
+        "each",
+        "every",
+        "first",
+        "last",
+        "this",
+        "your",
+        "my",
+    ]
 )
 CLAUSE_BREAKS = frozenset({";", ":"})
 CLAUSE_BREAK_WORDS = frozenset({"while", "whereas", "but", "although", "though"})
 BACKWARD_STOPS = frozenset(
-    """which who whom that after before when because although if where whereas while but until
-    since said says told""".split()
+    [
+        "which",
+        "who",
+        "whom",
+        "that",
+        "after",
+        "before",
+        "when",
+        "because",
+        "although",
+        "if",
+        "where",
+        "whereas",
+        "while",
+        "but",
+        "until",
+        "since",
+        "said",
+        "says",
+        "told",
+    ]
 )
 CURRENT_MARKERS = frozenset({"remain", "remained", "remains", "remaining", "still", "currently"})
 TOTAL_MARKERS: tuple[tuple[str, ...], ...] = (
-    ("since",), ("so", "far"), ("to", "date"), ("in", "total"), ("a", "total", "of"),
-    ("total", "number"), ("overall",), ("cumulative",), ("in", "all"), ("bringing", "the", "total"),
-    ("total", "of"), ("thus", "far"), ("until", "now"), ("up", "to", "now"), ("tally",),
-)  # fmt: skip
+    ("since",),
+    ("so", "far"),
+    ("to", "date"),
+    ("in", "total"),
+    ("a", "total", "of"),
+    ("total", "number"),
+    ("overall",),
+    ("cumulative",),
+    ("in", "all"),
+    ("bringing", "the", "total"),
+    ("total", "of"),
+    ("thus", "far"),
+    ("until", "now"),
+    ("up", "to", "now"),
+    ("tally",),
+)
 INCIDENT_NOUNS = frozenset(
-    """attack airstrike air strike strike bombing blast explosion raid clash clashes ambush
-    operation assault shelling shooting incident crash collision earthquake quake fire flood
-    landslide stampede storm""".split()
+    [
+        "attack",
+        "airstrike",
+        "air",
+        "strike",
+        "strike",
+        "bombing",
+        "blast",
+        "explosion",
+        "raid",
+        "clash",
+        "clashes",
+        "ambush",
+        "operation",
+        "assault",
+        "shelling",
+        "shooting",
+        "incident",
+        "crash",
+        "collision",
+        "earthquake",
+        "quake",
+        "fire",
+        "flood",
+        "landslide",
+        "stampede",
+        "storm",
+    ]
 )
 STATE_MEASURES = frozenset({"trapped", "held", "present", "missing"})
 PLACE_CLASSES_LOCAL = frozenset({"materiel", "aircraft", "structures"})
 PASSIVE_AUXILIARIES = frozenset({"were", "was", "are", "is", "been", "be", "being"})
-NON_VERB_ING = frozenset({"including", "during", "bring", "bringing", "morning", "evening",
-                          "building", "buildings", "king", "ring", "spring", "string", "thing",
-                          "something", "nothing", "anything", "everything", "wing", "according",
-                          "remaining", "following", "totalling", "totaling"})
+NON_VERB_ING = frozenset(
+    {
+        "including",
+        "during",
+        "bring",
+        "bringing",
+        "morning",
+        "evening",
+        "building",
+        "buildings",
+        "king",
+        "ring",
+        "spring",
+        "string",
+        "thing",
+        "something",
+        "nothing",
+        "anything",
+        "everything",
+        "wing",
+        "according",
+        "remaining",
+        "following",
+        "totalling",
+        "totaling",
+    }
+)
 IRREGULAR_PAST = frozenset(
-    """sent took left made put set brought gave got kept lost hit shot struck fought won began
-    sold bought paid told said saw met ran""".split()
+    [
+        "sent",
+        "took",
+        "left",
+        "made",
+        "put",
+        "set",
+        "brought",
+        "gave",
+        "got",
+        "kept",
+        "lost",
+        "hit",
+        "shot",
+        "struck",
+        "fought",
+        "won",
+        "began",
+        "sold",
+        "bought",
+        "paid",
+        "told",
+        "said",
+        "saw",
+        "met",
+        "ran",
+    ]
 )
 PHRASAL_PARTICLES = frozenset({"back", "up", "off", "out", "over"})
 CONFLICT_CUES = frozenset(
-    """forces troops army military militants militant rebels rebel insurgents fighters militia
-    militias offensive battle fighting control soldiers army's jihadists terrorists daesh isis
-    isil taliban recaptured retaken liberated captured seized besieged siege frontline""".split()
+    [
+        "forces",
+        "troops",
+        "army",
+        "military",
+        "militants",
+        "militant",
+        "rebels",
+        "rebel",
+        "insurgents",
+        "fighters",
+        "militia",
+        "militias",
+        "offensive",
+        "battle",
+        "fighting",
+        "control",
+        "soldiers",
+        "army's",
+        "jihadists",
+        "terrorists",
+        "daesh",
+        "isis",
+        "isil",
+        "taliban",
+        "recaptured",
+        "retaken",
+        "liberated",
+        "captured",
+        "seized",
+        "besieged",
+        "siege",
+        "frontline",
+    ]
 )
 CONFLICT_MEASURES = frozenset({"held", "liberated", "present"})
-NEW_CLAUSE_STARTERS = frozenset({"the", "a", "an", "he", "she", "they", "it", "we", "i", "his",
-                                 "her", "their", "its", "this", "that", "there"})
-PREPOSITIONS = frozenset({"with", "of", "in", "on", "from", "at", "near", "to", "by", "for",
-                          "into", "inside", "outside", "across", "among", "around", "against"})
-COORDINATION = frozenset({"and", "or", ",", "a", "an", "the", "other", "another", "also", "one",
-                          "some", "several", "many"})
+NEW_CLAUSE_STARTERS = frozenset(
+    {
+        "the",
+        "a",
+        "an",
+        "he",
+        "she",
+        "they",
+        "it",
+        "we",
+        "i",
+        "his",
+        "her",
+        "their",
+        "its",
+        "this",
+        "that",
+        "there",
+    }
+)
+PREPOSITIONS = frozenset(
+    {
+        "with",
+        "of",
+        "in",
+        "on",
+        "from",
+        "at",
+        "near",
+        "to",
+        "by",
+        "for",
+        "into",
+        "inside",
+        "outside",
+        "across",
+        "among",
+        "around",
+        "against",
+    }
+)
+COORDINATION = frozenset(
+    {
+        "and",
+        "or",
+        ",",
+        "a",
+        "an",
+        "the",
+        "other",
+        "another",
+        "also",
+        "one",
+        "some",
+        "several",
+        "many",
+    }
+)
 MAX_BACKWARD_GAP = 6
 MAX_FORWARD = 14
 MAX_BACKWARD = 16
@@ -143,8 +433,9 @@ def extract(
 ) -> ExtractionResult:
     """Claims stated in `text`, in text order. Pure and deterministic."""
     vocab = vocabulary or get_vocabulary()
-    article = parse_article(text, published_at=published_at, outlet=outlet, title=title,
-                            vocabulary=vocab)
+    article = parse_article(
+        text, published_at=published_at, outlet=outlet, title=title, vocabulary=vocab
+    )
     return ExtractionResult(article, extract_from_article(article, vocab))
 
 
@@ -174,8 +465,9 @@ def extract_from_article(article: ParsedArticle, vocab: Vocabulary) -> list[Clai
     return context.claims
 
 
-def _group_places(places: list[PlaceMention], sentences: list[Sentence]) -> list[
-    list[PlaceMention]]:
+def _group_places(
+    places: list[PlaceMention], sentences: list[Sentence]
+) -> list[list[PlaceMention]]:
     grouped: list[list[PlaceMention]] = [[] for _ in sentences]
     position = 0
     for number, sentence in enumerate(sentences):
@@ -195,21 +487,40 @@ def _lead_place(grouped: list[list[PlaceMention]], vocab: Vocabulary) -> str | N
     return None
 
 
-def _extract_sentence(context: _Context, sentences: list[Sentence], number: int,
-                      sentence: Sentence, places_by_sentence: list[list[PlaceMention]]) -> None:
+def _extract_sentence(
+    context: _Context,
+    sentences: list[Sentence],
+    number: int,
+    sentence: Sentence,
+    places_by_sentence: list[list[PlaceMention]],
+) -> None:
     tokens = context.tokens
     first, last = sentence.first_token, sentence.last_token
-    has_number = any(t.kind == "num" or t.lower in _NUMBER_HINTS or "-" in t.lower
-                     for t in tokens[first:last])
+    has_number = any(
+        t.kind == "num" or t.lower in _NUMBER_HINTS or "-" in t.lower for t in tokens[first:last]
+    )
     cues = find_cues(tokens, first, last, context.vocab)
     speakers = [_resolve_speaker(context, cue) for cue in cues]
     if has_number:
         quantities = find_quantities(context.text, tokens=tokens[first:last])
         dates = find_dates(tokens, first, last)
         sentence_claims: list[Claim] = []
-        for quantity in quantities:
-            claim = _claim_for(context, sentence, sentences, number, _shift(quantity, first),
-                               places_by_sentence, cues, speakers, dates, sentence_claims)
+        shifted = [_shift(quantity, first) for quantity in quantities]
+        starts = {quantity.first_token for quantity in shifted}
+        for quantity in shifted:
+            claim = _claim_for(
+                context,
+                sentence,
+                sentences,
+                number,
+                quantity,
+                starts,
+                places_by_sentence,
+                cues,
+                speakers,
+                dates,
+                sentence_claims,
+            )
             if claim is not None:
                 sentence_claims.append(claim)
                 context.claims.append(claim)
@@ -223,22 +534,57 @@ def _extract_sentence(context: _Context, sentences: list[Sentence], number: int,
 
 
 _NUMBER_HINTS = frozenset(
-    """one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
-    sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
-    hundred thousand million dozen dozens hundreds thousands millions scores""".split()
+    [
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+        "hundred",
+        "thousand",
+        "million",
+        "dozen",
+        "dozens",
+        "hundreds",
+        "thousands",
+        "millions",
+        "scores",
+    ]
 )
 
 
 def _shift(quantity: Quantity, offset: int) -> Quantity:
     from dataclasses import replace
 
-    return replace(quantity, first_token=quantity.first_token + offset,
-                   last_token=quantity.last_token + offset)
+    return replace(
+        quantity, first_token=quantity.first_token + offset, last_token=quantity.last_token + offset
+    )
 
 
 def _resolve_speaker(context: _Context, cue: Cue) -> Speaker:
-    speaker = normalise_speaker(context.tokens, cue.speaker_first, cue.speaker_last,
-                                context.vocab)
+    speaker = normalise_speaker(context.tokens, cue.speaker_first, cue.speaker_last, context.vocab)
     if speaker.anaphoric:
         # a pronoun is whoever spoke last; "the commander" is the last person who spoke
         pronoun = cue.speaker_last - cue.speaker_first == 1
@@ -256,7 +602,8 @@ def _clause(tokens: list[Token], sentence: Sentence, index: int) -> tuple[int, i
     while start > first:
         token = tokens[start - 1]
         if token.text in CLAUSE_BREAKS or (
-            token.lower in CLAUSE_BREAK_WORDS and start - 2 >= first
+            token.lower in CLAUSE_BREAK_WORDS
+            and start - 2 >= first
             and tokens[start - 2].text == ","
         ):
             break
@@ -272,8 +619,9 @@ def _clause(tokens: list[Token], sentence: Sentence, index: int) -> tuple[int, i
     return start, end
 
 
-def _match_subject(tokens: list[Token], index: int, stop: int,
-                   vocab: Vocabulary) -> tuple[SubjectSpec, int] | None:
+def _match_subject(
+    tokens: list[Token], index: int, stop: int, vocab: Vocabulary
+) -> tuple[SubjectSpec, int] | None:
     for size in range(min(vocab.max_subject_words, stop - index), 0, -1):
         key = tuple(tokens[index + k].lower for k in range(size))
         found = vocab.subjects.get(key)
@@ -282,8 +630,9 @@ def _match_subject(tokens: list[Token], index: int, stop: int,
     return None
 
 
-def _match_cue(tokens: list[Token], index: int, stop: int, vocab: Vocabulary,
-               direction: str) -> tuple[list[MeasureCue], int] | None:
+def _match_cue(
+    tokens: list[Token], index: int, stop: int, vocab: Vocabulary, direction: str
+) -> tuple[list[MeasureCue], int] | None:
     """Cues of `direction` starting at token `index` (longest phrase): (cues, end index)."""
     for size in range(min(vocab.max_cue_words, stop - index), 0, -1):
         key = tuple(tokens[index + k].lower for k in range(size))
@@ -296,12 +645,13 @@ def _match_cue(tokens: list[Token], index: int, stop: int, vocab: Vocabulary,
 
 
 def _starts_cue(tokens: list[Token], index: int, stop: int, vocab: Vocabulary) -> bool:
-    return (_match_cue(tokens, index, stop, vocab, "after") is not None
-            or _match_cue(tokens, index, stop, vocab, "before") is not None)
+    return (
+        _match_cue(tokens, index, stop, vocab, "after") is not None
+        or _match_cue(tokens, index, stop, vocab, "before") is not None
+    )
 
 
-def _sentence_has_militants(tokens: list[Token], first: int, last: int,
-                            vocab: Vocabulary) -> bool:
+def _sentence_has_militants(tokens: list[Token], first: int, last: int, vocab: Vocabulary) -> bool:
     for token in tokens[first:last]:
         if token.lower in vocab.militant_cues:
             return True
@@ -310,8 +660,13 @@ def _sentence_has_militants(tokens: list[Token], first: int, last: int,
     return False
 
 
-def _read_subject(context: _Context, quantity: Quantity, clause_end: int, sentence: Sentence,
-                  sentence_claims: list[Claim]) -> _Subject:
+def _read_subject(
+    context: _Context,
+    quantity: Quantity,
+    clause_end: int,
+    sentence: Sentence,
+    sentence_claims: list[Claim],
+) -> _Subject:
     tokens, vocab = context.tokens, context.vocab
     index = quantity.last_token
     if quantity.unit == "km2":
@@ -346,22 +701,28 @@ def _read_subject(context: _Context, quantity: Quantity, clause_end: int, senten
         if token.lower in vocab.relational_nouns and token.kind == "word":
             # "members of the Takfiri Daesh militant group", "three of his associates"
             return _relational_subject(context, sentence, sentence_claims, position + 1)
-        if token.kind != "word" or token.lower in FUNCTION_WORDS or _starts_cue(
-            tokens, position, stop, vocab
+        if (
+            token.kind != "word"
+            or token.lower in FUNCTION_WORDS
+            or _starts_cue(tokens, position, stop, vocab)
         ):
             break
         modifiers.append(token.lower)
         position += 1
     if found is None:
         first = tokens[index] if index < len(tokens) and index < clause_end else None
-        unknown = first is not None and first.kind == "word" and first.lower not in (
-            FUNCTION_WORDS) and not _starts_cue(tokens, index, clause_end, vocab)
+        unknown = (
+            first is not None
+            and first.kind == "word"
+            and first.lower not in (FUNCTION_WORDS)
+            and not _starts_cue(tokens, index, clause_end, vocab)
+        )
         return _Subject(None, None, quantity.last_token, unknown_noun=unknown)
     spec, end = found
     name, subject_class = spec.name, spec.subject_class
     head_word = tokens[end - 1].lower
-    if head_word in vocab.relational_nouns or name in ("fighters", "people") and any(
-        (m,) in vocab.subject_modifiers for m in modifiers
+    if head_word in vocab.relational_nouns or (
+        name in ("fighters", "people") and any((m,) in vocab.subject_modifiers for m in modifiers)
     ):
         if head_word in vocab.relational_nouns:
             # "members of the Takfiri Daesh militant group", "three of his associates"
@@ -373,8 +734,10 @@ def _read_subject(context: _Context, quantity: Quantity, clause_end: int, senten
                 return _Subject(override, vocab.subject_classes[override], end)
     for modifier in modifiers:
         override = vocab.subject_modifiers.get((modifier,))
-        if override == "militants" and subject_class == "persons" and name in (
-            "fighters", "people", "members", "rebels", "commanders"
+        if (
+            override == "militants"
+            and subject_class == "persons"
+            and name in ("fighters", "people", "members", "rebels", "commanders")
         ):
             return _Subject(override, "persons", end)
     if subject_class == "territory":
@@ -382,8 +745,9 @@ def _read_subject(context: _Context, quantity: Quantity, clause_end: int, senten
     return _Subject(name, subject_class, end)
 
 
-def _territory_list(tokens: list[Token], end: int, clause_end: int, vocab: Vocabulary,
-                    name: str) -> tuple[int, str]:
+def _territory_list(
+    tokens: list[Token], end: int, clause_end: int, vocab: Vocabulary, name: str
+) -> tuple[int, str]:
     """'55 districts, villages and vital facilities': several kinds of place -> 'places'."""
     position = end
     kinds = {name}
@@ -413,8 +777,9 @@ def _territory_list(tokens: list[Token], end: int, clause_end: int, vocab: Vocab
     return end, name
 
 
-def _relational_subject(context: _Context, sentence: Sentence, sentence_claims: list[Claim],
-                        end: int) -> _Subject:
+def _relational_subject(
+    context: _Context, sentence: Sentence, sentence_claims: list[Claim], end: int
+) -> _Subject:
     """'two others', 'three of his associates', 'members of the militant group'."""
     tokens, vocab = context.tokens, context.vocab
     # "members of <group>": the group says who they are
@@ -427,9 +792,11 @@ def _relational_subject(context: _Context, sentence: Sentence, sentence_claims: 
             match = _match_subject(tokens, position, probe_end, vocab)
             if match is not None and match[0].subject_class == "persons":
                 return _Subject(match[0].name, "persons", end)
-    if sentence_claims and sentence_claims[-1].subject and vocab.subject_classes.get(
-        sentence_claims[-1].subject
-    ) == "persons":
+    if (
+        sentence_claims
+        and sentence_claims[-1].subject
+        and vocab.subject_classes.get(sentence_claims[-1].subject) == "persons"
+    ):
         return _Subject(sentence_claims[-1].subject, "persons", end, relational=True)
     if _sentence_has_militants(tokens, sentence.first_token, sentence.last_token, vocab):
         return _Subject("militants", "persons", end, relational=True)
@@ -448,19 +815,76 @@ def _compatible(cues: list[MeasureCue], subject: _Subject, vocab: Vocabulary) ->
     return None
 
 
-_AUX_OR_ADVERB_BEFORE_CUE = frozenset({"have", "has", "had", "been", "were", "was", "are", "is",
-                                       "be", "being", "to", "also", "still", "reportedly", "all",
-                                       "already", "now", "later", "remain", "remained", "get",
-                                       "got", "left", "feared", "believed", "thought",
-                                       "presumed", "either", "or", "and", "who", "since",
-                                       "being", "found", "confirmed", "initially"})
-_OBJECT_STARTERS = frozenset({"a", "an", "the", "his", "her", "their", "its", "dozens",
-                              "hundreds", "thousands", "scores", "some", "several", "many",
-                              "at", "more", "over", "nearly", "about", "around", "up", "as"})
+_AUX_OR_ADVERB_BEFORE_CUE = frozenset(
+    {
+        "have",
+        "has",
+        "had",
+        "been",
+        "were",
+        "was",
+        "are",
+        "is",
+        "be",
+        "being",
+        "to",
+        "also",
+        "still",
+        "reportedly",
+        "all",
+        "already",
+        "now",
+        "later",
+        "remain",
+        "remained",
+        "get",
+        "got",
+        "left",
+        "feared",
+        "believed",
+        "thought",
+        "presumed",
+        "either",
+        "or",
+        "and",
+        "who",
+        "since",
+        "found",
+        "confirmed",
+        "initially",
+    }
+)
+_OBJECT_STARTERS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "his",
+        "her",
+        "their",
+        "its",
+        "dozens",
+        "hundreds",
+        "thousands",
+        "scores",
+        "some",
+        "several",
+        "many",
+        "at",
+        "more",
+        "over",
+        "nearly",
+        "about",
+        "around",
+        "up",
+        "as",
+    }
+)
 
 
-def _forward_measure(context: _Context, subject: _Subject, clause_end: int,
-                     quantities_after: set[int]) -> tuple[str, int, int] | None:
+def _forward_measure(
+    context: _Context, subject: _Subject, clause_end: int, quantities_after: set[int]
+) -> tuple[str, int, int] | None:
     """A cue after the counted noun phrase: passive, participle or intransitive."""
     tokens, vocab = context.tokens, context.vocab
     position = subject.end
@@ -470,8 +894,9 @@ def _forward_measure(context: _Context, subject: _Subject, clause_end: int,
     previous_ok = True  # the cue directly after the noun phrase binds ("11 drones shot down")
     while position < limit:
         token = tokens[position]
-        if token.text in ("(", "—", "–") or (token.text == "-" and position + 1 < limit
-                                             and tokens[position + 1].text == "-"):
+        if token.text in ("(", "—", "–") or (
+            token.text == "-" and position + 1 < limit and tokens[position + 1].text == "-"
+        ):
             # parenthetical: "-- or a total area of 406 square kilometers --"
             closing = _skip_parenthetical(tokens, position, clause_end)
             if closing is not None:
@@ -489,12 +914,10 @@ def _forward_measure(context: _Context, subject: _Subject, clause_end: int,
         if match is not None and previous_ok:
             cues, end = match
             measure = _compatible(cues, subject, vocab)
-            if measure is not None and not _is_active_use(tokens, position, end, clause_end,
-                                                          vocab):
+            if measure is not None and not _is_active_use(tokens, position, end, clause_end, vocab):
                 return measure, position, end
         if position in quantities_after:
-            if tokens[position - 1].text != "," and tokens[position - 1].lower not in ("and",
-                                                                                      "or"):
+            if tokens[position - 1].text != "," and tokens[position - 1].lower not in ("and", "or"):
                 return None  # another figure with its own noun phrase in between
             # "61 hideouts, 10 bomb-making workshops and five command centers were demolished":
             # skip the next member of the list
@@ -506,27 +929,36 @@ def _forward_measure(context: _Context, subject: _Subject, clause_end: int,
                 continue
         if token.text in ('"', "“", "”") or token.lower in BACKWARD_STOPS - {"since"}:
             return None
-        if token.text == "," and position + 1 < limit and tokens[position + 1].lower in (
-            NEW_CLAUSE_STARTERS
+        if (
+            token.text == ","
+            and position + 1 < limit
+            and tokens[position + 1].lower in (NEW_CLAUSE_STARTERS)
         ):
             return None  # "with two police officers, the suspects had fled"
-        if position > subject.end and not coordination_only and (
-            _match_subject(tokens, position, limit, vocab) is not None
-            and tokens[position - 1].lower not in PREPOSITIONS
-            and (position < 2 or tokens[position - 2].lower not in PREPOSITIONS)
+        if (
+            position > subject.end
+            and not coordination_only
+            and (
+                _match_subject(tokens, position, limit, vocab) is not None
+                and tokens[position - 1].lower not in PREPOSITIONS
+                and (position < 2 or tokens[position - 2].lower not in PREPOSITIONS)
+            )
         ):
             return None  # "six bodies lying on the ground and other people wounded"
         if token.lower not in COORDINATION:
             coordination_only = False
-        previous_ok = token.lower in _AUX_OR_ADVERB_BEFORE_CUE or token.lower in (
-            vocab.auxiliaries
-        ) or token.lower.endswith("ly")
+        previous_ok = (
+            token.lower in _AUX_OR_ADVERB_BEFORE_CUE
+            or token.lower in (vocab.auxiliaries)
+            or token.lower.endswith("ly")
+        )
         position += 1
     return None
 
 
-def _list_member_end(tokens: list[Token], position: int, limit: int,
-                     vocab: Vocabulary) -> int | None:
+def _list_member_end(
+    tokens: list[Token], position: int, limit: int, vocab: Vocabulary
+) -> int | None:
     """The end of '10 bomb-making workshops' starting at its number, or None."""
     index = position
     while index < limit and (tokens[index].kind == "num" or _may_start_number(tokens[index])):
@@ -549,8 +981,9 @@ def _list_member_end(tokens: list[Token], position: int, limit: int,
     return None
 
 
-def _adjectival_measure(context: _Context, quantity: Quantity,
-                        clause_end: int) -> tuple[str, int, int, _Subject] | None:
+def _adjectival_measure(
+    context: _Context, quantity: Quantity, clause_end: int
+) -> tuple[str, int, int, _Subject] | None:
     """'20 wounded students', '300 dead civilians': the cue is an adjective of the noun."""
     tokens, vocab = context.tokens, context.vocab
     index = quantity.last_token
@@ -587,8 +1020,9 @@ def _skip_parenthetical(tokens: list[Token], position: int, limit: int) -> int |
     return None
 
 
-def _is_active_use(tokens: list[Token], first: int, end: int, clause_end: int,
-                   vocab: Vocabulary) -> bool:
+def _is_active_use(
+    tokens: list[Token], first: int, end: int, clause_end: int, vocab: Vocabulary
+) -> bool:
     """'20 gunmen killed 30 people': a transitive cue followed by its object is not about the
     figure before it."""
     if end - first > 1 or end >= clause_end:
@@ -601,14 +1035,21 @@ def _is_active_use(tokens: list[Token], first: int, end: int, clause_end: int,
         return False
     if following.lower in PHRASAL_PARTICLES:
         return True  # "held back", "shot up": another verb altogether
-    return following.kind == "num" or _may_start_number(following) or following.lower in (
-        _OBJECT_STARTERS) or (
-        following.text[:1].isupper() and following.kind == "word"
+    return (
+        following.kind == "num"
+        or _may_start_number(following)
+        or following.lower in (_OBJECT_STARTERS)
+        or (following.text[:1].isupper() and following.kind == "word")
     )
 
 
-def _backward_measure(context: _Context, quantity: Quantity, subject: _Subject,
-                      clause_start: int, long_reach: bool = False) -> tuple[str, int, int] | None:
+def _backward_measure(
+    context: _Context,
+    quantity: Quantity,
+    subject: _Subject,
+    clause_start: int,
+    long_reach: bool = False,
+) -> tuple[str, int, int] | None:
     """A cue before the number: 'killed more than 1,300', 'killing 12', 'freed seven'."""
     tokens, vocab = context.tokens, context.vocab
     start_token = _start_token(tokens, quantity)
@@ -630,8 +1071,11 @@ def _backward_measure(context: _Context, quantity: Quantity, subject: _Subject,
             and not _ends_cue(tokens, position, vocab)
         ):
             return None  # "killed one and sent 17 to hospital": a new predicate
-        if position > limit and token.kind == "word" and token.lower.endswith("ing") and (
-            token.lower not in NON_VERB_ING and not _ends_cue(tokens, position, vocab)
+        if (
+            position > limit
+            and token.kind == "word"
+            and token.lower.endswith("ing")
+            and (token.lower not in NON_VERB_ING and not _ends_cue(tokens, position, vocab))
         ):
             return None  # another verb governs what follows: "a ferry carrying 540 people"
         for size in range(min(vocab.max_cue_words, position - limit + 1), 0, -1):
@@ -643,8 +1087,10 @@ def _backward_measure(context: _Context, quantity: Quantity, subject: _Subject,
             cues = [cue for cue in found if cue.direction == "before"]
             if cues and first > 0 and tokens[first - 1].lower in PASSIVE_AUXILIARIES:
                 return None  # "200 people were rescued from a ferry carrying 540": passive
-            if cues and start_token - (position + 1) > MAX_BACKWARD_GAP and not (
-                coordinated or long_reach
+            if (
+                cues
+                and start_token - (position + 1) > MAX_BACKWARD_GAP
+                and not (coordinated or long_reach)
             ):
                 return None  # too far to govern the figure, unless a list shares the verb
             if cues:
@@ -672,14 +1118,26 @@ def _subject_before(context: _Context, quantity: Quantity, clause_start: int) ->
     """'the total number of districts liberated ... to 40': the subject precedes the figure."""
     tokens, vocab = context.tokens, context.vocab
     start = _start_token(tokens, quantity)
-    if start == 0 or tokens[start - 1].lower not in ("to", "at", "reached", "of", "is", "was",
-                                                     "stood", "hit", "rose", "climbed"):
+    if start == 0 or tokens[start - 1].lower not in (
+        "to",
+        "at",
+        "reached",
+        "of",
+        "is",
+        "was",
+        "stood",
+        "hit",
+        "rose",
+        "climbed",
+    ):
         return None
     position = start - 1
     while position > clause_start:
-        if tokens[position].lower == "number" and position + 1 < start and tokens[
-            position + 1
-        ].lower == "of":
+        if (
+            tokens[position].lower == "number"
+            and position + 1 < start
+            and tokens[position + 1].lower == "of"
+        ):
             match = _match_subject(tokens, position + 2, start, vocab)
             if match is not None:
                 return _Subject(match[0].name, match[0].subject_class, quantity.last_token)
@@ -689,22 +1147,35 @@ def _subject_before(context: _Context, quantity: Quantity, clause_start: int) ->
     return None
 
 
-def _claim_for(context: _Context, sentence: Sentence, sentences: list[Sentence], number: int,
-               quantity: Quantity, places_by_sentence: list[list[PlaceMention]],
-               cues: list[Cue], speakers: list[Speaker], dates: list[DateMention],
-               sentence_claims: list[Claim]) -> Claim | None:
+def _claim_for(
+    context: _Context,
+    sentence: Sentence,
+    sentences: list[Sentence],
+    number: int,
+    quantity: Quantity,
+    quantities_after: set[int],
+    places_by_sentence: list[list[PlaceMention]],
+    cues: list[Cue],
+    speakers: list[Speaker],
+    dates: list[DateMention],
+    sentence_claims: list[Claim],
+) -> Claim | None:
     tokens, vocab = context.tokens, context.vocab
     if quantity.unit not in ("count", "km2"):
         return None
     if quantity.unit == "count" and (
         not float(quantity.value).is_integer()
-        or ("." in tokens[quantity.first_token].text and quantity.last_token - quantity.first_token
-            == 1)
+        or (
+            "." in tokens[quantity.first_token].text
+            and quantity.last_token - quantity.first_token == 1
+        )
     ):
         return None  # people and things are counted in whole numbers: 12.1 is a ratio or price
     start_token = _start_token(tokens, quantity)
-    if start_token > 0 and tokens[start_token - 1].lower in ANAPHORIC_DETERMINERS and (
-        quantity.qualifier == "exact"
+    if (
+        start_token > 0
+        and tokens[start_token - 1].lower in ANAPHORIC_DETERMINERS
+        and (quantity.qualifier == "exact")
     ):
         return None  # "the two districts": a figure already stated
     if start_token > 0 and tokens[start_token - 1].lower.endswith(("'s", "’s")):
@@ -723,24 +1194,20 @@ def _claim_for(context: _Context, sentence: Sentence, sentences: list[Sentence],
         if before is not None:
             subject = before
             rule = "total-of"
-    quantities_after = {
-        q.first_token + sentence.first_token
-        for q in find_quantities(context.text, tokens=tokens[sentence.first_token:clause_end])
-    }
-    found = _adjectival_measure(context, quantity, clause_end)
-    if found is not None:
-        measure_adj, cue_first_adj, cue_end_adj, subject_adj = found_adj = found
-        subject = subject_adj
-        found = (measure_adj, cue_first_adj, cue_end_adj)
+    found: tuple[str, int, int] | None = None
+    adjectival = _adjectival_measure(context, quantity, clause_end)
+    if adjectival is not None:
+        measure_name, adjective_first, adjective_end, subject = adjectival
+        found = (measure_name, adjective_first, adjective_end)
         rule = "adjectival"
-        del found_adj
     else:
         found = _forward_measure(context, subject, clause_end, quantities_after)
     if found is not None:
         rule = rule or "passive"
     else:
-        found = _backward_measure(context, quantity, subject, clause_start,
-                                  long_reach=rule == "total-of")
+        found = _backward_measure(
+            context, quantity, subject, clause_start, long_reach=rule == "total-of"
+        )
         if found is not None:
             rule = rule or "active"
     if found is None:
@@ -763,19 +1230,34 @@ def _claim_for(context: _Context, sentence: Sentence, sentences: list[Sentence],
     quote_end = max(tokens[quote_last - 1].end, quantity.end)
     number_token = quantity.first_token
     speaker = _attribution(cues, speakers, number_token)
-    kind = _kind(context, sentence, clause_start, clause_end, measure, speaker,
-                 (min(start_token, cue_first), max(quantity.last_token, cue_end)))
+    kind = _kind(
+        context,
+        sentence,
+        clause_start,
+        clause_end,
+        measure,
+        speaker,
+        (min(start_token, cue_first), max(quantity.last_token, cue_end)),
+    )
     as_of, as_of_inferred = _as_of(context, dates, clause_start, clause_end, number_token)
     valid_from = _valid_from(context, dates, sentence)
-    place = _place(context, sentences, number, places_by_sentence, clause_start, clause_end,
-                   number_token, subject.subject_class)
+    place = _place(
+        context,
+        sentences,
+        number,
+        places_by_sentence,
+        clause_start,
+        clause_end,
+        number_token,
+        subject.subject_class,
+    )
     subject_name = _subject_name_for(measure, subject_name)
     key = topic_key(kind=kind, measure=measure, subject=subject_name, place=place, as_of=as_of)
     return Claim(
         quote=context.text[quote_start:quote_end],
         start=quote_start,
         end=quote_end,
-        sentence=context.text[sentence.start:sentence.end],
+        sentence=context.text[sentence.start : sentence.end],
         value=quantity.value,
         lower=quantity.lower,
         upper=quantity.upper,
@@ -838,8 +1320,9 @@ def _attribution(cues: list[Cue], speakers: list[Speaker], number_token: int) ->
     return best[1] if best else None
 
 
-def _has_phrase(tokens: list[Token], first: int, last: int,
-                phrases: tuple[tuple[str, ...], ...]) -> bool:
+def _has_phrase(
+    tokens: list[Token], first: int, last: int, phrases: tuple[tuple[str, ...], ...]
+) -> bool:
     for index in range(first, last):
         lower = tokens[index].lower
         for phrase in phrases:
@@ -851,8 +1334,15 @@ def _has_phrase(tokens: list[Token], first: int, last: int,
     return False
 
 
-def _kind(context: _Context, sentence: Sentence, clause_start: int, clause_end: int,
-          measure: str, speaker: Speaker | None, span: tuple[int, int]) -> ClaimKind:
+def _kind(
+    context: _Context,
+    sentence: Sentence,
+    clause_start: int,
+    clause_end: int,
+    measure: str,
+    speaker: Speaker | None,
+    span: tuple[int, int],
+) -> ClaimKind:
     tokens = context.tokens
     words = {t.lower for t in tokens[clause_start:clause_end]}
     between = {t.lower for t in tokens[span[0] : span[1]]}
@@ -872,8 +1362,13 @@ def _kind(context: _Context, sentence: Sentence, clause_start: int, clause_end: 
     return "incident"
 
 
-def _as_of(context: _Context, dates: list[DateMention], clause_start: int, clause_end: int,
-           number_token: int) -> tuple[str | None, bool]:
+def _as_of(
+    context: _Context,
+    dates: list[DateMention],
+    clause_start: int,
+    clause_end: int,
+    number_token: int,
+) -> tuple[str | None, bool]:
     """The day a figure refers to: a day-precision date in the sentence (nearest the figure,
     preferring its clause), else the publication day, marked inferred."""
     published = context.published if context.published_trusted else None
@@ -896,14 +1391,16 @@ def _as_of(context: _Context, dates: list[DateMention], clause_start: int, claus
 
 def _after_since(tokens: list[Token], mention: DateMention) -> bool:
     start = max(0, mention.first_token - 8)
-    return any(t.lower in ("since", "from", "began", "start", "beginning")
-               for t in tokens[start : mention.first_token])
+    return any(
+        t.lower in ("since", "from", "began", "start", "beginning")
+        for t in tokens[start : mention.first_token]
+    )
 
 
 def _valid_from(context: _Context, dates: list[DateMention], sentence: Sentence) -> str | None:
     """'since the start of the offensive in February' -> '2017-02' (month precision)."""
     tokens = context.tokens
-    published = context.published if context.published_trusted else context.published
+    published = context.published  # a month needs only the year, an inferred one will do
     for mention in dates:
         window = tokens[max(sentence.first_token, mention.first_token - 8) : mention.first_token]
         if not any(t.lower == "since" for t in window):
@@ -918,12 +1415,20 @@ def _valid_from(context: _Context, dates: list[DateMention], sentence: Sentence)
     return None
 
 
-def _place(context: _Context, sentences: list[Sentence], number: int,
-           places_by_sentence: list[list[PlaceMention]], clause_start: int, clause_end: int,
-           number_token: int, subject_class: str | None) -> str | None:
+def _place(
+    context: _Context,
+    sentences: list[Sentence],
+    number: int,
+    places_by_sentence: list[list[PlaceMention]],
+    clause_start: int,
+    clause_end: int,
+    number_token: int,
+    subject_class: str | None,
+) -> str | None:
     vocab = context.vocab
-    in_clause = [m for m in places_by_sentence[number]
-                 if clause_start <= m.first_token < clause_end]
+    in_clause = [
+        m for m in places_by_sentence[number] if clause_start <= m.first_token < clause_end
+    ]
     if in_clause:
         return _choose_place(in_clause, number_token, vocab)
     if subject_class in PLACE_CLASSES_LOCAL:

@@ -1,4 +1,5 @@
-"""Reading quantities: numerals, number words, scale words, ranges, vague amounts, qualifiers, units.
+"""Reading quantities: numerals, number words, scale words, ranges, vague amounts, qualifiers,
+units.
 
 `find_quantities` returns every quantity mention it recognises, with its span, its value as an
 interval and its unit. Numbers that are not quantities (dates, years, clock times, ordinals,
@@ -16,25 +17,59 @@ from dataclasses import dataclass
 from factstore.extraction.text import Token, tokenize
 
 UNITS_WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
     "nineteen": 19,
-}  # fmt: skip
+}
 TENS_WORDS = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
-    "eighty": 80, "ninety": 90,
-}  # fmt: skip
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
 SCALE_WORDS = {
-    "hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000,
+    "hundred": 100,
+    "thousand": 1_000,
+    "million": 1_000_000,
+    "billion": 1_000_000_000,
     "trillion": 1_000_000_000_000,
-}  # fmt: skip
+}
 # scale words that may follow a numeral: "2.5 million", "1.2m", "4.5 mln", "3bn"
 NUMERAL_SCALES = {
-    "hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000,
-    "trillion": 1_000_000_000_000, "mln": 1_000_000, "bln": 1_000_000_000, "mn": 1_000_000,
-    "bn": 1_000_000_000, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000,
-}  # fmt: skip
+    "hundred": 100,
+    "thousand": 1_000,
+    "million": 1_000_000,
+    "billion": 1_000_000_000,
+    "trillion": 1_000_000_000_000,
+    "mln": 1_000_000,
+    "bln": 1_000_000_000,
+    "mn": 1_000_000,
+    "bn": 1_000_000_000,
+    "k": 1_000,
+    "m": 1_000_000,
+    "b": 1_000_000_000,
+}
 
 # documented lower bounds of vague amounts (see docs/extraction.md)
 VAGUE_AMOUNTS: dict[tuple[str, ...], int] = {
@@ -58,76 +93,186 @@ VAGUE_FIRST_WORDS = frozenset(key[0] for key in VAGUE_AMOUNTS)
 
 # qualifier phrases, matched right before the number (longest first)
 QUALIFIERS: dict[tuple[str, ...], str] = {
-    ("more", "than"): "more_than", ("over",): "more_than", ("well", "over"): "more_than",
-    ("just", "over"): "more_than", ("above",): "more_than", ("in", "excess", "of"): "more_than",
-    ("upwards", "of"): "more_than", ("more", "then"): "more_than", ("exceeding",): "more_than",
-    ("at", "least"): "at_least", ("no", "fewer", "than"): "at_least",
-    ("no", "less", "than"): "at_least", ("a", "minimum", "of"): "at_least",
-    ("up", "to"): "up_to", ("at", "most"): "up_to", ("a", "maximum", "of"): "up_to",
-    ("as", "many", "as"): "as_many_as", ("as", "much", "as"): "as_many_as",
-    ("nearly",): "nearly", ("almost",): "nearly", ("close", "to"): "nearly",
-    ("just", "under"): "nearly", ("fewer", "than"): "less_than", ("less", "than"): "less_than",
-    ("under",): "less_than", ("about",): "about", ("around",): "about", ("some",): "about",
-    ("approximately",): "about", ("roughly",): "about", ("an", "estimated"): "about",
-    ("estimated",): "about", ("approx",): "about", ("circa",): "about", ("nearly", "about"): "about",
-    ("as", "high", "as"): "as_many_as", ("as", "few", "as"): "at_least",
-    ("a", "total", "of"): "exact", ("a", "further"): "exact", ("another",): "exact",
-}  # fmt: skip
+    ("more", "than"): "more_than",
+    ("over",): "more_than",
+    ("well", "over"): "more_than",
+    ("just", "over"): "more_than",
+    ("above",): "more_than",
+    ("in", "excess", "of"): "more_than",
+    ("upwards", "of"): "more_than",
+    ("more", "then"): "more_than",
+    ("exceeding",): "more_than",
+    ("at", "least"): "at_least",
+    ("no", "fewer", "than"): "at_least",
+    ("no", "less", "than"): "at_least",
+    ("a", "minimum", "of"): "at_least",
+    ("up", "to"): "up_to",
+    ("at", "most"): "up_to",
+    ("a", "maximum", "of"): "up_to",
+    ("as", "many", "as"): "as_many_as",
+    ("as", "much", "as"): "as_many_as",
+    ("nearly",): "nearly",
+    ("almost",): "nearly",
+    ("close", "to"): "nearly",
+    ("just", "under"): "nearly",
+    ("fewer", "than"): "less_than",
+    ("less", "than"): "less_than",
+    ("under",): "less_than",
+    ("about",): "about",
+    ("around",): "about",
+    ("some",): "about",
+    ("approximately",): "about",
+    ("roughly",): "about",
+    ("an", "estimated"): "about",
+    ("estimated",): "about",
+    ("approx",): "about",
+    ("circa",): "about",
+    ("nearly", "about"): "about",
+    ("as", "high", "as"): "as_many_as",
+    ("as", "few", "as"): "at_least",
+    ("a", "total", "of"): "exact",
+    ("a", "further"): "exact",
+    ("another",): "exact",
+}
 MAX_QUALIFIER_WORDS = 3
 
 MONTHS = {
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4,
-    "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
-    "september": 9, "sep": 9, "sept": 9, "october": 10, "oct": 10, "november": 11, "nov": 11,
-    "december": 12, "dec": 12,
-}  # fmt: skip
+    "january": 1,
+    "jan": 1,
+    "february": 2,
+    "feb": 2,
+    "march": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "may": 5,
+    "june": 6,
+    "jun": 6,
+    "july": 7,
+    "jul": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sep": 9,
+    "sept": 9,
+    "october": 10,
+    "oct": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
+    "dec": 12,
+}
 
 # unit phrases after a number: words -> (unit, factor to the unit, stated unit if converted)
 UnitSpec = tuple[str, float, str | None]
 UNIT_PHRASES: dict[tuple[str, ...], UnitSpec] = {
-    ("%",): ("percent", 1, None), ("percent",): ("percent", 1, None),
-    ("per", "cent"): ("percent", 1, None), ("pct",): ("percent", 1, None),
+    ("%",): ("percent", 1, None),
+    ("percent",): ("percent", 1, None),
+    ("per", "cent"): ("percent", 1, None),
+    ("pct",): ("percent", 1, None),
     ("percentage", "points"): ("percentage_points", 1, None),
-    ("square", "kilometers"): ("km2", 1, None), ("square", "kilometres"): ("km2", 1, None),
-    ("square", "kilometer"): ("km2", 1, None), ("square", "kilometre"): ("km2", 1, None),
-    ("sq", "km"): ("km2", 1, None), ("sq", ".", "km"): ("km2", 1, None), ("km2",): ("km2", 1, None),
-    ("km", "²"): ("km2", 1, None), ("square", "km"): ("km2", 1, None),
-    ("square", "miles"): ("km2", 2.589988, "sq mile"), ("square", "mile"): ("km2", 2.589988, "sq mile"),
-    ("sq", "mile"): ("km2", 2.589988, "sq mile"), ("sq", "miles"): ("km2", 2.589988, "sq mile"),
+    ("square", "kilometers"): ("km2", 1, None),
+    ("square", "kilometres"): ("km2", 1, None),
+    ("square", "kilometer"): ("km2", 1, None),
+    ("square", "kilometre"): ("km2", 1, None),
+    ("sq", "km"): ("km2", 1, None),
+    ("sq", ".", "km"): ("km2", 1, None),
+    ("km2",): ("km2", 1, None),
+    ("km", "²"): ("km2", 1, None),
+    ("square", "km"): ("km2", 1, None),
+    ("square", "miles"): ("km2", 2.589988, "sq mile"),
+    ("square", "mile"): ("km2", 2.589988, "sq mile"),
+    ("sq", "mile"): ("km2", 2.589988, "sq mile"),
+    ("sq", "miles"): ("km2", 2.589988, "sq mile"),
     ("sq", "mi"): ("km2", 2.589988, "sq mile"),
-    ("hectares",): ("km2", 0.01, "hectare"), ("hectare",): ("km2", 0.01, "hectare"),
-    ("ha",): ("km2", 0.01, "hectare"), ("acres",): ("km2", 0.004046856, "acre"),
+    ("hectares",): ("km2", 0.01, "hectare"),
+    ("hectare",): ("km2", 0.01, "hectare"),
+    ("ha",): ("km2", 0.01, "hectare"),
+    ("acres",): ("km2", 0.004046856, "acre"),
     ("acre",): ("km2", 0.004046856, "acre"),
-    ("kilometers",): ("km", 1, None), ("kilometres",): ("km", 1, None),
-    ("kilometer",): ("km", 1, None), ("kilometre",): ("km", 1, None), ("km",): ("km", 1, None),
-    ("kms",): ("km", 1, None), ("miles",): ("km", 1.609344, "mile"), ("mile",): ("km", 1.609344, "mile"),
-    ("meters",): ("m", 1, None), ("metres",): ("m", 1, None), ("meter",): ("m", 1, None),
-    ("metre",): ("m", 1, None), ("feet",): ("m", 0.3048, "foot"), ("ft",): ("m", 0.3048, "foot"),
-    ("yards",): ("m", 0.9144, "yard"), ("cm",): ("m", 0.01, "cm"), ("centimeters",): ("m", 0.01, "cm"),
-    ("days",): ("day", 1, None), ("day",): ("day", 1, None), ("weeks",): ("week", 1, None),
-    ("week",): ("week", 1, None), ("months",): ("month", 1, None), ("month",): ("month", 1, None),
-    ("years",): ("year", 1, None), ("year",): ("year", 1, None), ("yrs",): ("year", 1, None),
-    ("decades",): ("decade", 1, None), ("decade",): ("decade", 1, None),
-    ("hours",): ("hour", 1, None), ("hour",): ("hour", 1, None), ("hrs",): ("hour", 1, None),
-    ("minutes",): ("minute", 1, None), ("minute",): ("minute", 1, None), ("mins",): ("minute", 1, None),
-    ("seconds",): ("second", 1, None), ("centuries",): ("century", 1, None),
-    ("dollars",): ("usd", 1, None), ("dollar",): ("usd", 1, None), ("dlrs",): ("usd", 1, None),
-    ("dlr",): ("usd", 1, None), ("usd",): ("usd", 1, None), ("euros",): ("eur", 1, None),
-    ("euro",): ("eur", 1, None), ("pounds",): ("gbp", 1, None), ("sterling",): ("gbp", 1, None),
-    ("stg",): ("gbp", 1, None), ("yen",): ("jpy", 1, None), ("yuan",): ("cny", 1, None),
-    ("francs",): ("chf", 1, None), ("marks",): ("dem", 1, None), ("rupees",): ("inr", 1, None),
-    ("riyals",): ("sar", 1, None), ("pesos",): ("mxn", 1, None), ("lire",): ("itl", 1, None),
-    ("cents",): ("usd", 0.01, "cent"), ("crowns",): ("sek", 1, None), ("rand",): ("zar", 1, None),
-    ("tonnes",): ("tonne", 1, None), ("tons",): ("tonne", 1, None), ("tonne",): ("tonne", 1, None),
-    ("ton",): ("tonne", 1, None), ("kg",): ("kg", 1, None), ("kilos",): ("kg", 1, None),
-    ("kilograms",): ("kg", 1, None), ("lbs",): ("kg", 0.4536, "lb"), ("ounces",): ("ounce", 1, None),
-    ("oz",): ("ounce", 1, None), ("barrels",): ("barrel", 1, None), ("bpd",): ("barrel_per_day", 1, None),
-    ("bushels",): ("bushel", 1, None), ("gallons",): ("gallon", 1, None),
-    ("litres",): ("litre", 1, None), ("liters",): ("litre", 1, None), ("degrees",): ("degree", 1, None),
-    ("points",): ("point", 1, None), ("megawatts",): ("megawatt", 1, None), ("mw",): ("megawatt", 1, None),
-    ("shares",): ("share", 1, None), ("votes",): ("vote", 1, None), ("bags",): ("bag", 1, None),
-    ("mph",): ("mph", 1, None), ("magnitude",): ("magnitude", 1, None),
-}  # fmt: skip
+    ("kilometers",): ("km", 1, None),
+    ("kilometres",): ("km", 1, None),
+    ("kilometer",): ("km", 1, None),
+    ("kilometre",): ("km", 1, None),
+    ("km",): ("km", 1, None),
+    ("kms",): ("km", 1, None),
+    ("miles",): ("km", 1.609344, "mile"),
+    ("mile",): ("km", 1.609344, "mile"),
+    ("meters",): ("m", 1, None),
+    ("metres",): ("m", 1, None),
+    ("meter",): ("m", 1, None),
+    ("metre",): ("m", 1, None),
+    ("feet",): ("m", 0.3048, "foot"),
+    ("ft",): ("m", 0.3048, "foot"),
+    ("yards",): ("m", 0.9144, "yard"),
+    ("cm",): ("m", 0.01, "cm"),
+    ("centimeters",): ("m", 0.01, "cm"),
+    ("days",): ("day", 1, None),
+    ("day",): ("day", 1, None),
+    ("weeks",): ("week", 1, None),
+    ("week",): ("week", 1, None),
+    ("months",): ("month", 1, None),
+    ("month",): ("month", 1, None),
+    ("years",): ("year", 1, None),
+    ("year",): ("year", 1, None),
+    ("yrs",): ("year", 1, None),
+    ("decades",): ("decade", 1, None),
+    ("decade",): ("decade", 1, None),
+    ("hours",): ("hour", 1, None),
+    ("hour",): ("hour", 1, None),
+    ("hrs",): ("hour", 1, None),
+    ("minutes",): ("minute", 1, None),
+    ("minute",): ("minute", 1, None),
+    ("mins",): ("minute", 1, None),
+    ("seconds",): ("second", 1, None),
+    ("centuries",): ("century", 1, None),
+    ("dollars",): ("usd", 1, None),
+    ("dollar",): ("usd", 1, None),
+    ("dlrs",): ("usd", 1, None),
+    ("dlr",): ("usd", 1, None),
+    ("usd",): ("usd", 1, None),
+    ("euros",): ("eur", 1, None),
+    ("euro",): ("eur", 1, None),
+    ("pounds",): ("gbp", 1, None),
+    ("sterling",): ("gbp", 1, None),
+    ("stg",): ("gbp", 1, None),
+    ("yen",): ("jpy", 1, None),
+    ("yuan",): ("cny", 1, None),
+    ("francs",): ("chf", 1, None),
+    ("marks",): ("dem", 1, None),
+    ("rupees",): ("inr", 1, None),
+    ("riyals",): ("sar", 1, None),
+    ("pesos",): ("mxn", 1, None),
+    ("lire",): ("itl", 1, None),
+    ("cents",): ("usd", 0.01, "cent"),
+    ("crowns",): ("sek", 1, None),
+    ("rand",): ("zar", 1, None),
+    ("tonnes",): ("tonne", 1, None),
+    ("tons",): ("tonne", 1, None),
+    ("tonne",): ("tonne", 1, None),
+    ("ton",): ("tonne", 1, None),
+    ("kg",): ("kg", 1, None),
+    ("kilos",): ("kg", 1, None),
+    ("kilograms",): ("kg", 1, None),
+    ("lbs",): ("kg", 0.4536, "lb"),
+    ("ounces",): ("ounce", 1, None),
+    ("oz",): ("ounce", 1, None),
+    ("barrels",): ("barrel", 1, None),
+    ("bpd",): ("barrel_per_day", 1, None),
+    ("bushels",): ("bushel", 1, None),
+    ("gallons",): ("gallon", 1, None),
+    ("litres",): ("litre", 1, None),
+    ("liters",): ("litre", 1, None),
+    ("degrees",): ("degree", 1, None),
+    ("points",): ("point", 1, None),
+    ("megawatts",): ("megawatt", 1, None),
+    ("mw",): ("megawatt", 1, None),
+    ("shares",): ("share", 1, None),
+    ("votes",): ("vote", 1, None),
+    ("bags",): ("bag", 1, None),
+    ("mph",): ("mph", 1, None),
+    ("magnitude",): ("magnitude", 1, None),
+}
 MAX_UNIT_WORDS = 3
 CURRENCY_SYMBOLS = {"$": "usd", "£": "gbp", "€": "eur", "¥": "jpy"}
 CONVERTIBLE_UNITS = frozenset({"km2", "km", "m", "usd", "gbp", "eur", "kg", "tonne"})
@@ -135,13 +280,90 @@ TIME_UNITS = frozenset({"day", "week", "month", "year", "decade", "hour", "minut
 
 # words before a number that make it a label, not an amount ("Resolution 2254", "Flight 370")
 LABEL_WORDS = frozenset(
-    """no nos number route highway road flight resolution article section chapter page pages
-    room gate level phase platform channel item apartment brigade division battalion regiment
-    squadron line bus lane exit version model grade class category stage round game vol volume
-    issue sura verse zone rule law decree paragraph clause code type size ward precinct
-    terminal track episode season act title term tower block camp group box ext tel fax
-    p.o pier unit building floor grid point kilometre kilometer km mile station sector
-    """.split()
+    [
+        "no",
+        "nos",
+        "number",
+        "route",
+        "highway",
+        "road",
+        "flight",
+        "resolution",
+        "article",
+        "section",
+        "chapter",
+        "page",
+        "pages",
+        "room",
+        "gate",
+        "level",
+        "phase",
+        "platform",
+        "channel",
+        "item",
+        "apartment",
+        "brigade",
+        "division",
+        "battalion",
+        "regiment",
+        "squadron",
+        "line",
+        "bus",
+        "lane",
+        "exit",
+        "version",
+        "model",
+        "grade",
+        "class",
+        "category",
+        "stage",
+        "round",
+        "game",
+        "vol",
+        "volume",
+        "issue",
+        "sura",
+        "verse",
+        "zone",
+        "rule",
+        "law",
+        "decree",
+        "paragraph",
+        "clause",
+        "code",
+        "type",
+        "size",
+        "ward",
+        "precinct",
+        "terminal",
+        "track",
+        "episode",
+        "season",
+        "act",
+        "title",
+        "term",
+        "tower",
+        "block",
+        "camp",
+        "group",
+        "box",
+        "ext",
+        "tel",
+        "fax",
+        "p.o",
+        "pier",
+        "unit",
+        "building",
+        "floor",
+        "grid",
+        "point",
+        "kilometre",
+        "kilometer",
+        "km",
+        "mile",
+        "station",
+        "sector",
+    ]
 )
 AGE_WORDS = frozenset({"aged", "age", "ages"})
 
@@ -198,7 +420,7 @@ def _tidy(value: float) -> float | int:
 
 
 def _adjacent(tokens: list[Token], left: int, right: int) -> bool:
-    return 0 <= left and right < len(tokens) and tokens[left].end == tokens[right].start
+    return left >= 0 and right < len(tokens) and tokens[left].end == tokens[right].start
 
 
 def _parse_digits(text: str) -> float | int | None:
@@ -244,11 +466,11 @@ def _read_number_words(tokens: list[Token], index: int, initial: int = 0) -> _Nu
             if inner is not None:
                 return _Numeral(inner.value, index, inner.last, has_scale=True)
     if lower == "half" and index + 2 < count and tokens[index + 1].lower in ("a", "an"):
-        scale = tokens[index + 2].lower
-        if scale == "dozen":
+        half_of = tokens[index + 2].lower
+        if half_of == "dozen":
             return _Numeral(6, index, index + 3)
-        if scale in ("million", "billion", "thousand", "hundred"):
-            return _Numeral(SCALE_WORDS[scale] // 2, index, index + 3, has_scale=True)
+        if half_of in ("million", "billion", "thousand", "hundred"):
+            return _Numeral(SCALE_WORDS[half_of] // 2, index, index + 3, has_scale=True)
     if tokens[index].kind != "word" or _word_parts(tokens[index]) is None:
         return None
     total = 0
@@ -360,8 +582,30 @@ def _read_numeral(tokens: list[Token], index: int) -> _Numeral | None:
 
 # words after "1.2m" that make the m a million, not metres
 MILLION_M_FOLLOWERS = frozenset(
-    """people residents refugees children civilians migrants users customers viewers dollars
-    euros pounds homes households voters workers jobs subscribers barrels tonnes tons shares""".split()
+    [
+        "people",
+        "residents",
+        "refugees",
+        "children",
+        "civilians",
+        "migrants",
+        "users",
+        "customers",
+        "viewers",
+        "dollars",
+        "euros",
+        "pounds",
+        "homes",
+        "households",
+        "voters",
+        "workers",
+        "jobs",
+        "subscribers",
+        "barrels",
+        "tonnes",
+        "tons",
+        "shares",
+    ]
 )
 
 
@@ -403,14 +647,13 @@ def _is_date_context(tokens: list[Token], numeral: _Numeral) -> bool:
             return True
         if after == "of" and last + 1 < count and tokens[last + 1].lower in MONTHS:
             return True
-    if (
+    # a bare four-digit number in this range reads as a year
+    return (
         isinstance(value, int)
         and 1000 <= value <= 2100
         and "," not in tokens[first].text
         and not numeral.has_scale
-    ):
-        return True  # a bare four-digit number in this range reads as a year
-    return False
+    )
 
 
 def _is_identifier_or_label(tokens: list[Token], numeral: _Numeral) -> bool:
@@ -441,11 +684,17 @@ def _is_identifier_or_label(tokens: list[Token], numeral: _Numeral) -> bool:
                     return True  # "15:47", "11/04/2016", "13/16"
             elif following.text == "-" and last + 1 < count:
                 nxt = tokens[last + 1]
-                if nxt.start == following.end and nxt.kind == "word" and (
-                    nxt.lower.startswith(("year", "month", "week", "day", "storey", "story"))
-                    or _match_unit(tokens, last + 1) is None
-                    and nxt.lower not in NUMERAL_SCALES
-                    and _word_parts(nxt) is None
+                if (
+                    nxt.start == following.end
+                    and nxt.kind == "word"
+                    and (
+                        nxt.lower.startswith(("year", "month", "week", "day", "storey", "story"))
+                        or (
+                            _match_unit(tokens, last + 1) is None
+                            and nxt.lower not in NUMERAL_SCALES
+                            and _word_parts(nxt) is None
+                        )
+                    )
                 ):
                     return True  # "25-year-old", "12-storey", "3-day" are modifiers
         if following.lower in ("a.m", "p.m", "a.m.", "p.m.", "am", "pm", "gmt", "et", "bst"):
@@ -511,17 +760,23 @@ def _may_start_number(token: Token) -> bool:
 def _complete_quantity(tokens: list[Token], numeral: _Numeral) -> tuple[Quantity | None, int]:
     count = len(tokens)
     first = numeral.first
-    if numeral.digits and (_is_date_context(tokens, numeral)):
-        # a year still counts when a count noun follows ("2000 people") - handled by caller
-        if not _followed_by_count_noun(tokens, numeral.last):
-            return None, numeral.last
+    if (
+        numeral.digits
+        and _is_date_context(tokens, numeral)
+        and not _followed_by_count_noun(tokens, numeral.last)
+    ):
+        return None, numeral.last  # a year, unless a count noun follows ("2000 people")
     if numeral.digits and _is_identifier_or_label(tokens, numeral):
         return None, numeral.last
     if not numeral.digits and _is_identifier_or_label(tokens, numeral):
         return None, numeral.last
-    if numeral.digits and first > 0 and tokens[first - 1].text in ("-", "+", "−"):
-        if first < 2 or tokens[first - 2].end != tokens[first - 1].start:
-            return None, numeral.last  # signed changes "-0.20" are market moves
+    if (
+        numeral.digits
+        and first > 0
+        and tokens[first - 1].text in ("-", "+", "−")
+        and (first < 2 or tokens[first - 2].end != tokens[first - 1].start)
+    ):
+        return None, numeral.last  # signed changes "-0.20" are market moves
     qualifier = "exact"
     start_index = first
     lower_value: float | int | None = numeral.value
@@ -549,8 +804,10 @@ def _complete_quantity(tokens: list[Token], numeral: _Numeral) -> tuple[Quantity
             last = upper.last
             if between:
                 start_index = first - 1
-        elif joiner in ("-", "–", "—") and upper.value <= numeral.value and (
-            tokens[numeral.last].start == tokens[numeral.last - 1].end
+        elif (
+            joiner in ("-", "–", "—")
+            and upper.value <= numeral.value
+            and (tokens[numeral.last].start == tokens[numeral.last - 1].end)
         ):
             return None, upper.last  # a score such as 3-1
     if numeral.vague:
@@ -636,7 +893,36 @@ def _followed_by_count_noun(tokens: list[Token], index: int) -> bool:
 
 # a four-digit number followed by one of these is a count, not a year ("1500 people")
 COUNT_NOUNS_AFTER_YEAR_LIKE = frozenset(
-    """people persons civilians soldiers troops militants fighters refugees migrants residents
-    children families homes houses buildings villages prisoners detainees dead killed wounded
-    injured workers police policemen rebels insurgents others men women""".split()
+    [
+        "people",
+        "persons",
+        "civilians",
+        "soldiers",
+        "troops",
+        "militants",
+        "fighters",
+        "refugees",
+        "migrants",
+        "residents",
+        "children",
+        "families",
+        "homes",
+        "houses",
+        "buildings",
+        "villages",
+        "prisoners",
+        "detainees",
+        "dead",
+        "killed",
+        "wounded",
+        "injured",
+        "workers",
+        "police",
+        "policemen",
+        "rebels",
+        "insurgents",
+        "others",
+        "men",
+        "women",
+    ]
 )

@@ -22,13 +22,53 @@ DIRECTION_WORDS = {
     "northern": "north", "south": "south", "southern": "south",
 }  # fmt: skip
 PART_NOUNS = frozenset(
-    """part parts side sides flank half bank section sections districts neighborhoods
-    neighbourhoods outskirts sector sectors areas quarters suburbs edge edges fringes""".split()
+    [
+        "part",
+        "parts",
+        "side",
+        "sides",
+        "flank",
+        "half",
+        "bank",
+        "section",
+        "sections",
+        "districts",
+        "neighborhoods",
+        "neighbourhoods",
+        "outskirts",
+        "sector",
+        "sectors",
+        "areas",
+        "quarters",
+        "suburbs",
+        "edge",
+        "edges",
+        "fringes",
+    ]
 )
+ANAPHOR_WORDS = frozenset({"old", "city", "city's", "city’s"})
 CITY_KINDS = frozenset({"city", "town"})
 LOCATIVE = frozenset(
-    """in at near from of outside inside across to into around on toward towards through
-    within throughout between""".split()
+    [
+        "in",
+        "at",
+        "near",
+        "from",
+        "of",
+        "outside",
+        "inside",
+        "across",
+        "to",
+        "into",
+        "around",
+        "on",
+        "toward",
+        "towards",
+        "through",
+        "within",
+        "throughout",
+        "between",
+    ]
 )
 
 
@@ -47,11 +87,18 @@ def _is_name_token(token: Token) -> bool:
     if first.isupper():
         return True
     # "al-Mashahda", "el-Arish": a lowercase article glued to a capitalised name
-    return token.lower.startswith(("al-", "el-", "ad-", "ar-", "as-", "an-")) and len(token.text) > 3
+    return (
+        token.lower.startswith(("al-", "el-", "ad-", "ar-", "as-", "an-")) and len(token.text) > 3
+    )
 
 
-def find_places(tokens: list[Token], vocab: Vocabulary, first: int = 0,
-                last: int | None = None, city_before: str | None = None) -> list[PlaceMention]:
+def find_places(
+    tokens: list[Token],
+    vocab: Vocabulary,
+    first: int = 0,
+    last: int | None = None,
+    city_before: str | None = None,
+) -> list[PlaceMention]:
     """Place mentions in tokens[first:last]. `city_before` is the last city named earlier in the
     text, for 'the city' and 'the Old City' before any city is named in this range."""
     stop = len(tokens) if last is None else last
@@ -67,7 +114,7 @@ def find_places(tokens: list[Token], vocab: Vocabulary, first: int = 0,
             continue
         lower = token.lower
         # "the city", "the Old City", "west of the city", "the city's eastern districts"
-        if lower == "the" and index + 1 < stop:
+        if lower == "the" and index + 1 < stop and tokens[index + 1].lower in ANAPHOR_WORDS:
             anaphor = _city_anaphor(tokens, index, stop, last_city, vocab)
             if anaphor is not None:
                 mentions.append(anaphor)
@@ -82,7 +129,9 @@ def find_places(tokens: list[Token], vocab: Vocabulary, first: int = 0,
                     last_city = vocab.parent_of(part.slug)
                 index = part.last_token
                 continue
-        if not _is_name_token(token):
+        if (
+            lower not in vocab.place_first_words and lower not in vocab.place_first_words_possessive
+        ) or not _is_name_token(token):
             index += 1
             continue
         matched: tuple[str, int] | None = None
@@ -92,12 +141,11 @@ def find_places(tokens: list[Token], vocab: Vocabulary, first: int = 0,
             if slug is not None:
                 matched = (slug, index + size)
                 break
-        if matched is None:
+        if matched is None and lower.endswith(("'s", "’s")):
             # "Iraq's", "Mosul's": the possessive is glued to the name
-            if lower.endswith(("'s", "’s")):
-                slug = names.get((lower[:-2],))
-                if slug is not None:
-                    matched = (slug, index + 1)
+            slug = names.get((lower[:-2],))
+            if slug is not None:
+                matched = (slug, index + 1)
         if matched is None:
             index += 1
             continue
@@ -120,14 +168,16 @@ def find_places(tokens: list[Token], vocab: Vocabulary, first: int = 0,
             last_city = place.parent
         possessive = tokens[end - 1].lower.endswith(("'s", "’s"))
         # "Iraq's flag" says whose, not where: it counts in its sentence but is not carried on
-        mentions.append(PlaceMention(token.start, tokens[end - 1].end, index, end, slug,
-                                     not possessive))
+        mentions.append(
+            PlaceMention(token.start, tokens[end - 1].end, index, end, slug, not possessive)
+        )
         index = end
     return mentions
 
 
-def _continues_proper_name(tokens: list[Token], index: int,
-                           names: dict[tuple[str, ...], str], width: int) -> bool:
+def _continues_proper_name(
+    tokens: list[Token], index: int, names: dict[tuple[str, ...], str], width: int
+) -> bool:
     token = tokens[index]
     if token.kind != "word" or not token.text[:1].isupper():
         return False
@@ -153,8 +203,9 @@ def last_city_of(mentions: list[PlaceMention], vocab: Vocabulary) -> str | None:
     return None
 
 
-def _city_anaphor(tokens: list[Token], index: int, stop: int, city: str | None,
-                  vocab: Vocabulary) -> PlaceMention | None:
+def _city_anaphor(
+    tokens: list[Token], index: int, stop: int, city: str | None, vocab: Vocabulary
+) -> PlaceMention | None:
     """'the city', "the city's", 'the Old City' (capitalised or 'old city')."""
     following = tokens[index + 1]
     if following.lower in ("old",) and index + 2 < stop and tokens[index + 2].lower == "city":
@@ -163,12 +214,24 @@ def _city_anaphor(tokens: list[Token], index: int, stop: int, city: str | None,
             named = _city_at(tokens, index + 4, stop, vocab)
             if named is not None:
                 slug, end = named
-                return PlaceMention(tokens[index].start, tokens[end - 1].end, index, end,
-                                    vocab.part_slug(slug, "old-city"), True)
+                return PlaceMention(
+                    tokens[index].start,
+                    tokens[end - 1].end,
+                    index,
+                    end,
+                    vocab.part_slug(slug, "old-city"),
+                    True,
+                )
         if city is None:
             return None
-        return PlaceMention(tokens[index].start, tokens[index + 2].end, index, index + 3,
-                            vocab.part_slug(city, "old-city"), True)
+        return PlaceMention(
+            tokens[index].start,
+            tokens[index + 2].end,
+            index,
+            index + 3,
+            vocab.part_slug(city, "old-city"),
+            True,
+        )
     if city is not None and following.lower in ("city", "city's", "city’s"):
         if following.lower != "city" and index + 2 < stop:
             direction = DIRECTION_WORDS.get(tokens[index + 2].lower)
@@ -176,24 +239,44 @@ def _city_anaphor(tokens: list[Token], index: int, stop: int, city: str | None,
                 end = index + 3
                 if end < stop and tokens[end].lower in PART_NOUNS:
                     end += 1
-                return PlaceMention(tokens[index].start, tokens[end - 1].end, index, end,
-                                    vocab.part_slug(city, direction), True)
-            if tokens[index + 2].lower == "old" and index + 3 < stop:
-                if tokens[index + 3].lower == "city":
-                    return PlaceMention(tokens[index].start, tokens[index + 3].end, index,
-                                        index + 4, vocab.part_slug(city, "old-city"), True)
+                return PlaceMention(
+                    tokens[index].start,
+                    tokens[end - 1].end,
+                    index,
+                    end,
+                    vocab.part_slug(city, direction),
+                    True,
+                )
+            if (
+                tokens[index + 2].lower == "old"
+                and index + 3 < stop
+                and tokens[index + 3].lower == "city"
+            ):
+                    return PlaceMention(
+                        tokens[index].start,
+                        tokens[index + 3].end,
+                        index,
+                        index + 4,
+                        vocab.part_slug(city, "old-city"),
+                        True,
+                    )
         if index + 3 < stop and tokens[index + 2].lower == "of":
             return None  # "the city of Mosul": the name follows
         return PlaceMention(tokens[index].start, following.end, index, index + 2, city, True)
     return None
 
 
-def _city_at(tokens: list[Token], index: int, stop: int,
-             vocab: Vocabulary) -> tuple[str, int] | None:
+def _city_at(
+    tokens: list[Token], index: int, stop: int, vocab: Vocabulary
+) -> tuple[str, int] | None:
     """A city named at token `index` (allowing 'the city of X'): (slug, end index)."""
-    if index + 2 < stop and tokens[index].lower == "the" and tokens[index + 1].lower == "city":
-        if tokens[index + 2].lower == "of" and index + 3 < stop:
-            index += 3
+    if (
+        index + 3 < stop
+        and tokens[index].lower == "the"
+        and tokens[index + 1].lower == "city"
+        and tokens[index + 2].lower == "of"
+    ):
+        index += 3
     for size in range(min(vocab.max_place_words, stop - index), 0, -1):
         key = tuple(tokens[index + k].lower for k in range(size))
         if not _is_name_token(tokens[index]):
@@ -204,8 +287,9 @@ def _city_at(tokens: list[Token], index: int, stop: int,
     return None
 
 
-def _direction_of_city(tokens: list[Token], index: int, stop: int, vocab: Vocabulary,
-                       last_city: str | None) -> PlaceMention | None:
+def _direction_of_city(
+    tokens: list[Token], index: int, stop: int, vocab: Vocabulary, last_city: str | None
+) -> PlaceMention | None:
     """'western Mosul', 'West Mosul', 'west of Mosul', 'western part of Mosul', 'west of the
     city'. Parts exist for cities and towns only ('northern Iraq' is just Iraq)."""
     direction = DIRECTION_WORDS[tokens[index].lower]
@@ -222,17 +306,23 @@ def _direction_of_city(tokens: list[Token], index: int, stop: int, vocab: Vocabu
         if position < stop and tokens[position].lower == "of":
             relation = tokens[position - 1].lower not in PART_NOUNS
             position += 1
-            if position + 1 < stop and tokens[position].lower == "the" and tokens[
-                position + 1
-            ].lower in ("city", "town") and not (
-                position + 2 < stop and tokens[position + 2].lower == "of"
+            if (
+                position + 1 < stop
+                and tokens[position].lower == "the"
+                and tokens[position + 1].lower in ("city", "town")
+                and not (position + 2 < stop and tokens[position + 2].lower == "of")
             ):
                 if last_city is None:
                     return None
                 end = position + 2
-                return PlaceMention(tokens[start_index].start, tokens[end - 1].end,
-                                    start_index, end, vocab.part_slug(last_city, direction),
-                                    not relation)
+                return PlaceMention(
+                    tokens[start_index].start,
+                    tokens[end - 1].end,
+                    start_index,
+                    end,
+                    vocab.part_slug(last_city, direction),
+                    not relation,
+                )
             named = _city_at(tokens, position, stop, vocab)
     if named is None:
         return None
@@ -240,17 +330,24 @@ def _direction_of_city(tokens: list[Token], index: int, stop: int, vocab: Vocabu
     if vocab.place_kind(slug) not in CITY_KINDS:
         return None
     # "to the west of Mosul" is a relation as well
-    return PlaceMention(tokens[start_index].start, tokens[end - 1].end, start_index, end,
-                        _part_or_city(vocab, slug, direction), not relation)
+    return PlaceMention(
+        tokens[start_index].start,
+        tokens[end - 1].end,
+        start_index,
+        end,
+        _part_or_city(vocab, slug, direction),
+        not relation,
+    )
 
 
 def _part_or_city(vocab: Vocabulary, city: str, direction: str) -> str:
     return vocab.part_slug(city, direction)
 
 
-def _possessive_part(tokens: list[Token], index: int, end: int, stop: int, city: str,
-                     vocab: Vocabulary) -> PlaceMention | None:
-    """"Mosul's western districts", "Mosul's old city"."""
+def _possessive_part(
+    tokens: list[Token], index: int, end: int, stop: int, city: str, vocab: Vocabulary
+) -> PlaceMention | None:
+    """ "Mosul's western districts", "Mosul's old city"."""
     name = tokens[end - 1].lower
     if not name.endswith(("'s", "’s")) or end >= stop:
         return None
@@ -259,9 +356,21 @@ def _possessive_part(tokens: list[Token], index: int, end: int, stop: int, city:
         last = end + 1
         if last < stop and tokens[last].lower in PART_NOUNS:
             last += 1
-        return PlaceMention(tokens[index].start, tokens[last - 1].end, index, last,
-                            vocab.part_slug(city, DIRECTION_WORDS[word]), True)
+        return PlaceMention(
+            tokens[index].start,
+            tokens[last - 1].end,
+            index,
+            last,
+            vocab.part_slug(city, DIRECTION_WORDS[word]),
+            True,
+        )
     if word == "old" and end + 1 < stop and tokens[end + 1].lower == "city":
-        return PlaceMention(tokens[index].start, tokens[end + 1].end, index, end + 2,
-                            vocab.part_slug(city, "old-city"), True)
+        return PlaceMention(
+            tokens[index].start,
+            tokens[end + 1].end,
+            index,
+            end + 2,
+            vocab.part_slug(city, "old-city"),
+            True,
+        )
     return None

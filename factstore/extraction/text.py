@@ -14,15 +14,71 @@ from typing import NamedTuple
 TOKEN_PATTERN = re.compile(
     r"(?P<word>[^\W\d_]+(?:['’\-][^\W\d_]+)*)"
     r"|(?P<num>[0-9]+(?:[.,][0-9]+)*)"
-    r"|(?P<punct>[^\w\s])"
-    r"|(?P<other>_+)"
+    r"|(?P<punct>[^\w\s]|_)"
 )
 PARAGRAPH_BREAK = re.compile(r"\n[ \t\u00a0]*\n|\n[ \t\u00a0]{2,}|\n\t")
 
 ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof gen lt col maj capt sgt cpl pvt adm brig cmdr gov sen rep st mt ft
-    jan feb mar apr jun jul aug sep sept oct nov dec no nos vol fig approx est dept co corp inc
-    ltd jr sr vs etc al u.s u.k u.n e.g i.e rev hon pres""".split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "gen",
+        "lt",
+        "col",
+        "maj",
+        "capt",
+        "sgt",
+        "cpl",
+        "pvt",
+        "adm",
+        "brig",
+        "cmdr",
+        "gov",
+        "sen",
+        "rep",
+        "st",
+        "mt",
+        "ft",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "no",
+        "nos",
+        "vol",
+        "fig",
+        "approx",
+        "est",
+        "dept",
+        "co",
+        "corp",
+        "inc",
+        "ltd",
+        "jr",
+        "sr",
+        "vs",
+        "etc",
+        "al",
+        "u.s",
+        "u.k",
+        "u.n",
+        "e.g",
+        "i.e",
+        "rev",
+        "hon",
+        "pres",
+    ]
 )
 
 
@@ -46,12 +102,11 @@ def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
     stop = len(text) if end is None else end
     tokens: list[Token] = []
     append = tokens.append
+    make = tuple.__new__  # NamedTuple construction without the keyword machinery
     for match in TOKEN_PATTERN.finditer(text, start, stop):
-        kind = match.lastgroup or "punct"
-        if kind == "other":
-            kind = "punct"
         piece = match.group()
-        append(Token(piece, piece.lower(), match.start(), match.end(), kind))
+        begin, end = match.span()
+        append(make(Token, (piece, piece.lower(), begin, end, match.lastgroup)))
     return tokens
 
 
@@ -126,8 +181,9 @@ def split_sentences(
                     last += 1
                 if last > first:
                     sentences.append(
-                        Sentence(tokens[first].start, tokens[last - 1].end, paragraph_index,
-                                 first, last)
+                        Sentence(
+                            tokens[first].start, tokens[last - 1].end, paragraph_index, first, last
+                        )
                     )
                 first = last
                 index = last

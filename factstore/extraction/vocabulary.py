@@ -103,6 +103,13 @@ class Vocabulary:
             for name in spec["names"]:
                 self.place_names[_name_key(name)] = slug
         self.max_place_words = max(len(key) for key in self.place_names)
+        self.place_first_words = frozenset(key[0] for key in self.place_names)
+        self.place_first_words_possessive = frozenset(
+            f"{key[0]}{suffix}"
+            for key in self.place_names
+            if len(key) == 1
+            for suffix in ("'s", "’s")
+        )
 
     def ancestors(self, slug: str) -> list[str]:
         """`slug` and its containers, innermost first (cycles are cut)."""
