@@ -165,7 +165,8 @@ def _speaker_before(
     end = verb
     while end > first and tokens[end - 1].lower in SKIPPABLE_BEFORE_VERB:
         end -= 1
-    if end > first and tokens[end - 1].text == ",":
+    closed_by_comma = end > first and tokens[end - 1].text == ","
+    if closed_by_comma:
         end -= 1  # "Lieutenant General Abdul Amir Yarallah, said"
     start = end
     while start > first:
@@ -191,6 +192,34 @@ def _speaker_before(
         if end > first and tokens[end - 1].lower in PRONOUNS:
             return end - 1, end
         return None
+    # "Ahmed al-Asiri, spokesman for the coalition, said": the name before the role
+    role_start = start
+    while (
+        role_start - 2 >= first
+        and tokens[role_start - 1].lower in ("of", "for", "at", "to")
+        and tokens[role_start - 2].lower in vocab.role_nouns
+    ):
+        role_start -= 2
+        while role_start > first and (
+            tokens[role_start - 1].lower in NP_ADJECTIVES
+            or tokens[role_start - 1].lower in DETERMINERS
+        ):
+            role_start -= 1
+    head = next((t for t in tokens[role_start:end] if t.lower not in DETERMINERS), None)
+    if (
+        closed_by_comma
+        and head is not None
+        and head.lower in PERSON_ROLES
+        and not _is_name(head)
+        and role_start - 2 >= first
+        and tokens[role_start - 1].text == ","
+    ):
+        name_end = role_start - 1
+        name_start = name_end
+        while name_start > first and _is_name(tokens[name_start - 1]):
+            name_start -= 1
+        if name_start < name_end and tokens[role_start].lower not in PRONOUNS:
+            return name_start, name_end
     return start, end
 
 

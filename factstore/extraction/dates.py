@@ -59,8 +59,8 @@ class DateMention:
 
 
 def _int(token: Token) -> int | None:
-    if token.kind != "num" or not token.text.isdigit():
-        return None
+    if token.kind != "num" or len(token.text) > 4 or not token.text.isdigit():
+        return None  # days, months and years have at most four digits
     return int(token.text)
 
 

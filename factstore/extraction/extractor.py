@@ -1429,8 +1429,16 @@ def _place(
     in_clause = [
         m for m in places_by_sentence[number] if clause_start <= m.first_token < clause_end
     ]
-    if in_clause:
-        return _choose_place(in_clause, number_token, vocab)
+    inside = [m for m in in_clause if not m.outside]
+    if in_clause and not inside:
+        return None  # "outside the city, hundreds fled": somewhere, but not there
+    if inside:
+        frame = _fronted_locative(context.tokens, sentences[number], inside)
+        if frame is not None and not any(
+            frame.slug in vocab.ancestors(m.slug) for m in inside if m.slug != frame.slug
+        ):
+            return frame.slug  # "In west of Mosul, units freed seven villages near Tal Afar"
+        return _choose_place(inside, number_token, vocab)
     if subject_class in PLACE_CLASSES_LOCAL:
         return None  # materiel counts are campaign-wide unless the clause places them
     sentence_places = places_by_sentence[number]
@@ -1444,6 +1452,21 @@ def _place(
         if carried:
             return carried[-1].slug
     return context.lead_place
+
+
+def _fronted_locative(
+    tokens: list[Token], sentence: Sentence, mentions: list[PlaceMention]
+) -> PlaceMention | None:
+    """A place that opens the sentence as a frame: 'In eastern Aleppo, ...'."""
+    first = sentence.first_token
+    if tokens[first].lower not in ("in", "inside", "across", "near", "around", "at"):
+        return None
+    for mention in mentions:
+        if mention.first_token <= first + 3 and (
+            mention.last_token < len(tokens) and tokens[mention.last_token].text == ","
+        ):
+            return mention
+    return None
 
 
 def _choose_place(mentions: list[PlaceMention], number_token: int, vocab: Vocabulary) -> str:

@@ -425,6 +425,8 @@ def _adjacent(tokens: list[Token], left: int, right: int) -> bool:
 
 def _parse_digits(text: str) -> float | int | None:
     """'1,321' -> 1321; '2.5' -> 2.5; '1,32' -> None (not a separator pattern)."""
+    if len(text) > 24:
+        return None  # a run of digits, not an amount (and int() refuses huge strings)
     if "," in text:
         head, *groups = text.split(",")
         if "." in groups[-1]:

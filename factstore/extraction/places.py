@@ -12,7 +12,7 @@ context of the following sentences.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from factstore.extraction.text import Token
 from factstore.extraction.vocabulary import Vocabulary
@@ -80,6 +80,7 @@ class PlaceMention:
     last_token: int
     slug: str
     carries: bool
+    outside: bool = False  # "outside the city": located by the place, but not in it
 
 
 def _is_name_token(token: Token) -> bool:
@@ -172,7 +173,7 @@ def find_places(
             PlaceMention(token.start, tokens[end - 1].end, index, end, slug, not possessive)
         )
         index = end
-    return mentions
+    return [_mark_outside(tokens, mention) for mention in mentions]
 
 
 def _continues_proper_name(
@@ -186,6 +187,12 @@ def _continues_proper_name(
     if tokens[index - 1].lower.endswith(("'s", "’s")):
         return False
     return (token.lower,) not in names
+
+
+def _mark_outside(tokens: list[Token], mention: PlaceMention) -> PlaceMention:
+    if mention.first_token > 0 and tokens[mention.first_token - 1].lower in ("outside", "beyond"):
+        return replace(mention, carries=False, outside=True)
+    return mention
 
 
 def _city_of(slug: str, vocab: Vocabulary) -> str | None:
