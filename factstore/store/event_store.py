@@ -9,19 +9,30 @@ p+1 has committed. The same lock is what lets each event chain to the previous o
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select, text, tuple_
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from factstore.domain.events import ExpectedVersion, NewEvent, RecordedEvent, StreamState
-from factstore.store.database import SQLITE_BEGIN, backend_name
+from factstore.store.database import backend_name
 from factstore.store.errors import EventIdReused, InvalidEvent, WrongExpectedVersion
-from factstore.store.hashing import GENESIS_HASH, canonical_json, event_hash, log_hash
+from factstore.store.hashing import (
+    GENESIS_HASH,
+    canonical_json,
+    event_hash_of_parts,
+    format_timestamp,
+    json_string,
+    log_hash,
+)
 from factstore.store.models import events_table as ev
 
 # Any constant works; it only has to be the same for every writer of one database.
@@ -70,6 +81,7 @@ class EventStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.backend = backend_name(engine.url)
+        self._sql = _Statements(self.backend)
 
     # --- writing -----------------------------------------------------------------------------
 
@@ -88,112 +100,167 @@ class EventStore:
         ids = [e.event_id for request in encoded for e in request.events]
         if len(set(ids)) != len(ids):
             raise InvalidEvent("the same event id appears twice in one append")
-        with self._write_transaction() as conn:
-            return self._append_locked(conn, encoded)
+        with self._write_transaction() as transaction:
+            return self._append_locked(transaction, encoded, ids)
 
     def _write_transaction(self) -> _WriteTransaction:
         return _WriteTransaction(self.engine, self.backend)
 
     def _append_locked(
-        self, conn: Connection, requests: list[_EncodedRequest]
+        self, transaction: _WriteTransaction, requests: list[_EncodedRequest], ids: list[uuid.UUID]
     ) -> list[AppendResult]:
-        stored = self._stored_events_by_id(conn, [e.event_id for r in requests for e in r.events])
-        heads = self._stream_heads(conn, {r.stream_id for r in requests if r.events})
-        position, prev_log = self._log_head(conn)
-        recorded_at = datetime.now(UTC)
-        rows: list[dict[str, Any]] = []
+        """Runs inside the write transaction; on PostgreSQL it takes the append lock itself, and
+        commits together with the insert (the transaction's own commit is then a no-op)."""
+        driver = transaction.driver
+        stream_ids = sorted({r.stream_id for r in requests if r.events})
+        with transaction.errors():
+            if self.backend == "postgresql":
+                stored, heads, (position, prev_log) = self._lock_and_read_heads_pg(
+                    driver, ids, stream_ids
+                )
+            else:
+                stored, heads, (position, prev_log) = self._read_heads_sqlite(
+                    driver, ids, stream_ids
+                )
+            recorded_at = datetime.now(UTC)
+            rows, results = self._chain(requests, stored, heads, position, prev_log, recorded_at)
+            if self.backend == "postgresql":
+                # One round trip: the rows as 12 column arrays, then COMMIT.
+                with driver.pipeline():
+                    if rows:
+                        columns = [list(column) for column in zip(*rows, strict=True)]
+                        driver.execute(self._sql.insert_unnest, columns)
+                    driver.commit()
+            elif rows:
+                driver.executemany(self._sql.insert, rows)
+        return results
+
+    def _chain(
+        self,
+        requests: list[_EncodedRequest],
+        stored: Mapping[uuid.UUID, RecordedEvent],
+        heads: dict[str, tuple[int, str]],
+        position: int,
+        prev_log: str,
+        recorded_at: datetime,
+    ) -> tuple[list[tuple[Any, ...]], list[AppendResult]]:
+        """Versions, positions and both hash chains of the new events, as rows and results."""
+        timestamp_text = format_timestamp(recorded_at)
+        # What the driver is given for recorded_at and event_id: SQLite stores both as text, in
+        # the formats SQLAlchemy's DateTime and Uuid types use there; psycopg takes the objects.
+        stored_at: Any = recorded_at
+        sqlite = self.backend == "sqlite"
+        if sqlite:
+            stored_at = recorded_at.strftime(_SQLITE_DATETIME_FORMAT)
+        type_json: dict[str, str] = {}
+        rows: list[tuple[Any, ...]] = []
         results: list[AppendResult] = []
         for request in requests:
-            retried = _check_retry(request, stored)
+            retried = _check_retry(request, stored) if stored else None
             if retried is not None:
                 results.append(AppendResult(request.stream_id, retried, written=False))
                 continue
-            version, prev_hash = heads.get(request.stream_id, (0, GENESIS_HASH))
-            _check_expected_version(request, version if request.stream_id in heads else None)
+            stream_id = request.stream_id
+            known = heads.get(stream_id)
+            _check_expected_version(request, None if known is None else known[0])
+            version, prev_hash = (0, GENESIS_HASH) if known is None else known
+            stream_json = json_string(stream_id)
             recorded: list[RecordedEvent] = []
             for new in request.events:
                 version += 1
                 position += 1
-                this_hash = event_hash(
-                    prev_hash=prev_hash,
-                    event_id=new.event_id,
-                    stream_id=request.stream_id,
-                    version=version,
-                    position=position,
-                    type=new.type,
-                    schema_version=new.schema_version,
-                    recorded_at=recorded_at,
-                    data_json=new.data_json,
-                    metadata_json=new.metadata_json,
+                event_type = new.type
+                this_type_json = type_json.get(event_type)
+                if this_type_json is None:
+                    this_type_json = type_json[event_type] = json_string(event_type)
+                event_id = new.event_id
+                this_hash = event_hash_of_parts(
+                    prev_hash,
+                    str(event_id),
+                    stream_json,
+                    version,
+                    position,
+                    this_type_json,
+                    new.schema_version,
+                    timestamp_text,
+                    new.data_json,
+                    new.metadata_json,
                 )
                 prev_log = log_hash(prev_log, this_hash)
                 rows.append(
-                    {
-                        "position": position,
-                        "event_id": new.event_id,
-                        "stream_id": request.stream_id,
-                        "version": version,
-                        "type": new.type,
-                        "schema_version": new.schema_version,
-                        "data": new.data_json,
-                        "metadata": new.metadata_json,
-                        "recorded_at": recorded_at,
-                        "prev_hash": prev_hash,
-                        "hash": this_hash,
-                        "log_hash": prev_log,
-                    }
+                    (
+                        position,
+                        event_id.hex if sqlite else event_id,
+                        stream_id,
+                        version,
+                        event_type,
+                        new.schema_version,
+                        new.data_json,
+                        new.metadata_json,
+                        stored_at,
+                        prev_hash,
+                        this_hash,
+                        prev_log,
+                    )
                 )
                 recorded.append(
                     RecordedEvent(
-                        event_id=new.event_id,
-                        stream_id=request.stream_id,
-                        version=version,
-                        position=position,
-                        type=new.type,
-                        schema_version=new.schema_version,
-                        data=new.data,
-                        metadata=new.metadata,
-                        recorded_at=recorded_at,
-                        prev_hash=prev_hash,
-                        hash=this_hash,
-                        log_hash=prev_log,
+                        event_id,
+                        stream_id,
+                        version,
+                        position,
+                        event_type,
+                        new.schema_version,
+                        new.data,
+                        new.metadata,
+                        recorded_at,
+                        prev_hash,
+                        this_hash,
+                        prev_log,
                     )
                 )
                 prev_hash = this_hash
-            heads[request.stream_id] = (version, prev_hash)
-            results.append(AppendResult(request.stream_id, tuple(recorded), written=True))
-        if rows:
-            conn.execute(ev.insert(), rows)
-        return results
+            heads[stream_id] = (version, prev_hash)
+            results.append(AppendResult(stream_id, tuple(recorded), written=True))
+        return rows, results
 
-    def _stored_events_by_id(
-        self, conn: Connection, ids: list[uuid.UUID]
-    ) -> dict[uuid.UUID, RecordedEvent]:
+    def _lock_and_read_heads_pg(
+        self, driver: Any, ids: list[uuid.UUID], stream_ids: list[str]
+    ) -> tuple[dict[uuid.UUID, RecordedEvent], dict[str, tuple[int, str]], tuple[int, str]]:
+        """Take the append lock, then read what the append depends on: one round trip.
+
+        The statements are pipelined but still run one after the other, so under READ COMMITTED
+        each read's snapshot is taken after the lock is held.
+        """
+        with driver.pipeline():
+            driver.execute(self._sql.lock, (APPEND_LOCK_KEY,))
+            cursor = driver.execute(self._sql.heads_pg, (ids, stream_ids))
+        # Rows: (kind, *_SELECT_COLUMNS); kind 1 = a stored event with one of these ids,
+        # 2 = the last event of one of these streams, 3 = the last event of the log.
+        rows = cursor.fetchall()
+        found = {e.event_id: e for e in self._decode_rows([r[1:] for r in rows if r[0] == 1])}
+        latest = {r[2]: (r[3], r[11]) for r in rows if r[0] == 2}
+        head = [(r[4], r[12]) for r in rows if r[0] == 3]
+        return found, latest, head[0] if head else (0, GENESIS_HASH)
+
+    def _read_heads_sqlite(
+        self, driver: Any, ids: list[uuid.UUID], stream_ids: list[str]
+    ) -> tuple[dict[uuid.UUID, RecordedEvent], dict[str, tuple[int, str]], tuple[int, str]]:
+        sql = self._sql
         found: dict[uuid.UUID, RecordedEvent] = {}
         for start in range(0, len(ids), _ID_CHUNK):
-            chunk = ids[start : start + _ID_CHUNK]
-            for row in conn.execute(select(*_COLUMNS).where(ev.c.event_id.in_(chunk))):
-                event = _decode(row)
-                found[event.event_id] = event
-        return found
-
-    def _stream_heads(self, conn: Connection, stream_ids: set[str]) -> dict[str, tuple[int, str]]:
-        heads: dict[str, tuple[int, str]] = {}
-        ordered = sorted(stream_ids)
-        for start in range(0, len(ordered), _ID_CHUNK):
-            chunk = ordered[start : start + _ID_CHUNK]
-            latest = (
-                select(ev.c.stream_id, func.max(ev.c.version).label("version"))
-                .where(ev.c.stream_id.in_(chunk))
-                .group_by(ev.c.stream_id)
-                .subquery()
-            )
-            query = select(ev.c.stream_id, ev.c.version, ev.c.hash).where(
-                tuple_(ev.c.stream_id, ev.c.version).in_(select(latest.c.stream_id, latest.c.version))
-            )
-            for stream_id, version, head_hash in conn.execute(query):
-                heads[stream_id] = (version, head_hash)
-        return heads
+            chunk = [i.hex for i in ids[start : start + _ID_CHUNK]]
+            rows = driver.execute(sql.stored_by_ids_sqlite(len(chunk)), chunk).fetchall()
+            found.update((event.event_id, event) for event in self._decode_rows(rows))
+        latest: dict[str, tuple[int, str]] = {}
+        for start in range(0, len(stream_ids), _ID_CHUNK):
+            chunk_ids = stream_ids[start : start + _ID_CHUNK]
+            for stream_id, version, hash_ in driver.execute(
+                sql.stream_heads_sqlite(len(chunk_ids)), chunk_ids
+            ):
+                latest[stream_id] = (version, hash_)
+        row = driver.execute(sql.log_head).fetchone()
+        return found, latest, (0, GENESIS_HASH) if row is None else (row[0], row[1])
 
     @staticmethod
     def _log_head(conn: Connection) -> tuple[int, str]:
@@ -208,12 +275,9 @@ class EventStore:
         self, stream_id: str, from_version: int = 1, to_version: int | None = None
     ) -> list[RecordedEvent]:
         """Events of one stream with from_version <= version <= to_version, in version order."""
-        conditions = [ev.c.stream_id == stream_id, ev.c.version >= from_version]
-        if to_version is not None:
-            conditions.append(ev.c.version <= to_version)
-        query = select(*_COLUMNS).where(and_(*conditions)).order_by(ev.c.version)
-        with self.engine.connect() as conn:
-            return [_decode(row) for row in conn.execute(query)]
+        if to_version is None:
+            return self._select(self._sql.read_stream, (stream_id, from_version))
+        return self._select(self._sql.read_stream_to, (stream_id, from_version, to_version))
 
     def stream_version(self, stream_id: str) -> int | None:
         """The stream's current version, or None when it does not exist."""
@@ -249,14 +313,7 @@ class EventStore:
 
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         """The global log: up to `limit` events with position > after_position, in order."""
-        query = (
-            select(*_COLUMNS)
-            .where(ev.c.position > after_position)
-            .order_by(ev.c.position)
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            return [_decode(row) for row in conn.execute(query)]
+        return self._select(self._sql.read_all, (after_position, limit))
 
     def iter_all(self, after_position: int = 0, batch_size: int = 5000) -> Iterator[RecordedEvent]:
         """Every event after a position, fetched in batches (memory stays flat)."""
@@ -278,38 +335,195 @@ class EventStore:
 
     def log_hash_at(self, position: int) -> str | None:
         with self.engine.connect() as conn:
-            return conn.execute(
-                select(ev.c.log_hash).where(ev.c.position == position)
-            ).scalar()
+            return conn.execute(select(ev.c.log_hash).where(ev.c.position == position)).scalar()
+
+    def _select(self, sql: str, params: tuple[Any, ...]) -> list[RecordedEvent]:
+        """Run a read straight on the driver (no per-row SQLAlchemy processing) and decode."""
+        raw = self.engine.raw_connection()
+        try:
+            with _driver_errors(self.engine, raw):
+                cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
+                try:
+                    cursor.execute(sql, params)
+                    rows = cursor.fetchall()
+                finally:
+                    cursor.close()
+        finally:
+            raw.close()  # the pool ends the read transaction (rollback)
+        return self._decode_rows(rows)
+
+    def _decode_rows(self, rows: Sequence[Sequence[Any]]) -> list[RecordedEvent]:
+        """Driver rows of _SELECT_COLUMNS -> events: the values _decode gets through SQLAlchemy."""
+        loads = json.loads
+        events: list[RecordedEvent] = []
+        append = events.append
+        if self.backend == "sqlite":
+            # event_id is stored as 32 hex digits, recorded_at as naive UTC text; one append shares
+            # one timestamp, so consecutive rows mostly repeat it.
+            to_uuid = uuid.UUID
+            last_text: str | None = None
+            last_time = _EPOCH
+            for eid, sid, ver, pos, typ, sv, data, meta, at, prev, hsh, lhsh in rows:
+                if at != last_text:
+                    last_text, last_time = at, _parse_sqlite_datetime(at)
+                append(
+                    RecordedEvent(
+                        to_uuid(eid),
+                        sid,
+                        ver,
+                        pos,
+                        typ,
+                        sv,
+                        loads(data),
+                        loads(meta),
+                        last_time,
+                        prev,
+                        hsh,
+                        lhsh,
+                    )
+                )
+            return events
+        for eid, sid, ver, pos, typ, sv, data, meta, at, prev, hsh, lhsh in rows:
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)
+            append(
+                RecordedEvent(
+                    eid, sid, ver, pos, typ, sv, loads(data), loads(meta), at, prev, hsh, lhsh
+                )
+            )
+        return events
+
+
+_SELECT_COLUMNS = (
+    "event_id, stream_id, version, position, type, schema_version, data, metadata, recorded_at, "
+    "prev_hash, hash, log_hash"
+)
+_INSERT_COLUMNS = (
+    "position, event_id, stream_id, version, type, schema_version, data, metadata, recorded_at, "
+    "prev_hash, hash, log_hash"
+)
+# SQLAlchemy's storage format for DateTime on SQLite (what the table has always held).
+_SQLITE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _parse_sqlite_datetime(text_value: str) -> datetime:
+    moment = datetime.fromisoformat(text_value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+class _Statements:
+    """The hot-path SQL, written once per backend in its driver's parameter style."""
+
+    def __init__(self, backend: str) -> None:
+        p = "?" if backend == "sqlite" else "%s"
+        self.insert = f"INSERT INTO events ({_INSERT_COLUMNS}) VALUES ({', '.join([p] * 12)})"
+        self.log_head = "SELECT position, log_hash FROM events ORDER BY position DESC LIMIT 1"
+        self.read_all = (
+            f"SELECT {_SELECT_COLUMNS} FROM events WHERE position > {p} ORDER BY position LIMIT {p}"
+        )
+        self.read_stream = (
+            f"SELECT {_SELECT_COLUMNS} FROM events WHERE stream_id = {p} AND version >= {p} "
+            "ORDER BY version"
+        )
+        self.read_stream_to = (
+            f"SELECT {_SELECT_COLUMNS} FROM events "
+            f"WHERE stream_id = {p} AND version >= {p} AND version <= {p} ORDER BY version"
+        )
+        # PostgreSQL only: arrays instead of IN lists, one index probe per stream for its head.
+        self.lock = "SELECT pg_advisory_xact_lock(%s)"
+        self.heads_pg = (
+            f"SELECT 1, {_SELECT_COLUMNS} FROM events WHERE event_id = ANY(%s::uuid[]) "
+            f"UNION ALL SELECT 2, h.* FROM unnest(%s::text[]) AS s(id) CROSS JOIN LATERAL "
+            f"(SELECT {_SELECT_COLUMNS} FROM events e WHERE e.stream_id = s.id "
+            "ORDER BY e.version DESC LIMIT 1) AS h "
+            f"UNION ALL (SELECT 3, {_SELECT_COLUMNS} FROM events ORDER BY position DESC LIMIT 1)"
+        )
+        self.insert_unnest = (
+            f"INSERT INTO events ({_INSERT_COLUMNS}) SELECT * FROM unnest("
+            "%s::bigint[], %s::uuid[], %s::text[], %s::integer[], %s::text[], %s::smallint[], "
+            "%s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[], %s::text[])"
+        )
+
+    @staticmethod
+    @functools.lru_cache(maxsize=64)
+    def stored_by_ids_sqlite(count: int) -> str:
+        marks = ", ".join("?" * count)
+        return f"SELECT {_SELECT_COLUMNS} FROM events WHERE event_id IN ({marks})"
+
+    @staticmethod
+    @functools.lru_cache(maxsize=64)
+    def stream_heads_sqlite(count: int) -> str:
+        # SQLite documents that a bare column next to max() comes from the row holding the max.
+        marks = ", ".join("?" * count)
+        return (
+            "SELECT stream_id, max(version), hash FROM events "
+            f"WHERE stream_id IN ({marks}) GROUP BY stream_id"
+        )
+
+
+@contextmanager
+def _driver_errors(engine: Engine, raw: PoolProxiedConnection) -> Iterator[None]:
+    """Driver exceptions from work on the raw connection, wrapped the way SQLAlchemy wraps its own
+    (sqlalchemy.exc.IntegrityError, OperationalError, …); a dropped connection leaves the pool."""
+    dialect = engine.dialect
+    dbapi_error = dialect.loaded_dbapi.Error
+    try:
+        yield
+    except dbapi_error as error:
+        disconnected = dialect.is_disconnect(error, raw.dbapi_connection, None)
+        if disconnected:
+            raw.invalidate(error)
+        raise DBAPIError.instance(
+            None,
+            None,
+            error,
+            dbapi_error,
+            connection_invalidated=disconnected,
+            dialect=dialect,
+        ) from error
 
 
 class _WriteTransaction:
-    """A transaction that holds the store-wide append lock from its first statement."""
+    """A transaction on a pooled driver connection that holds the store-wide append lock before
+    it reads anything.
+
+    SQLite: BEGIN IMMEDIATE takes it here. PostgreSQL: the advisory lock is the first statement of
+    the pipeline in `_lock_and_read_heads_pg`, ahead of every read.
+    """
 
     def __init__(self, engine: Engine, backend: str) -> None:
         self._engine = engine
         self._backend = backend
-        self._conn: Connection | None = None
+        self._raw: PoolProxiedConnection | None = None
+        self.driver: Any = None
 
-    def __enter__(self) -> Connection:
-        conn = self._engine.connect()
+    def errors(self) -> AbstractContextManager[None]:
+        assert self._raw is not None
+        return _driver_errors(self._engine, self._raw)
+
+    def __enter__(self) -> _WriteTransaction:
+        self._raw = self._engine.raw_connection()
+        self.driver = self._raw.driver_connection
         if self._backend == "sqlite":
-            conn = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
-        conn.begin()
-        if self._backend == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
-        self._conn = conn
-        return conn
+            try:
+                with self.errors():
+                    self.driver.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self._raw.close()
+                raise
+        return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        assert self._conn is not None
+        assert self._raw is not None
         try:
-            if exc_type is None:
-                self._conn.commit()
-            else:
-                self._conn.rollback()
+            with self.errors():
+                if exc_type is None:
+                    self.driver.commit()
+                else:
+                    self.driver.rollback()
         finally:
-            self._conn.close()
+            self._raw.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +549,9 @@ def _encode_request(request: AppendRequest) -> _EncodedRequest:
         raise InvalidEvent("a stream id must be 1 to 512 characters")
     expected = request.expected_version
     if not isinstance(expected, StreamState) and (isinstance(expected, bool) or expected < 0):
-        raise InvalidEvent(f"expected version must be a version >= 0 or a StreamState: {expected!r}")
+        raise InvalidEvent(
+            f"expected version must be a version >= 0 or a StreamState: {expected!r}"
+        )
     return _EncodedRequest(
         request.stream_id, tuple(_encode_event(e) for e in request.events), expected
     )
@@ -369,9 +585,7 @@ def _check_retry(
         return None
     for new, old in zip(request.events, already, strict=True):
         if old is None:
-            raise EventIdReused(
-                new.event_id, "batch: only part of this append was stored before"
-            )
+            raise EventIdReused(new.event_id, "batch: only part of this append was stored before")
         if old.stream_id != request.stream_id:
             raise EventIdReused(new.event_id, f"stream ({old.stream_id!r})")
         if (old.type, old.schema_version) != (new.type, new.schema_version):

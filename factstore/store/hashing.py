@@ -46,16 +46,50 @@ def event_hash(
     data_json: str,
     metadata_json: str,
 ) -> str:
+    return event_hash_of_parts(
+        prev_hash,
+        str(event_id),
+        json_string(stream_id),
+        version,
+        position,
+        json_string(type),
+        schema_version,
+        format_timestamp(recorded_at),
+        data_json,
+        metadata_json,
+    )
+
+
+def json_string(text: str) -> str:
+    """How a free-text field (stream id, type) enters the event hash."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def event_hash_of_parts(
+    prev_hash: str,
+    event_id_text: str,
+    stream_id_json: str,
+    version: int,
+    position: int,
+    type_json: str,
+    schema_version: int,
+    timestamp_text: str,
+    data_json: str,
+    metadata_json: str,
+) -> str:
+    """event_hash with its text parts already formatted (the writer's hot path): event_id_text
+    is str(event_id), *_json are json_string(...), timestamp_text is format_timestamp(...).
+    """
     payload = "|".join(
         (
             prev_hash,
-            str(event_id),
-            json.dumps(stream_id, ensure_ascii=False),
+            event_id_text,
+            stream_id_json,
             str(version),
             str(position),
-            json.dumps(type, ensure_ascii=False),
+            type_json,
             str(schema_version),
-            format_timestamp(recorded_at),
+            timestamp_text,
             data_json,
             metadata_json,
         )
