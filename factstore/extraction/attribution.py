@@ -238,6 +238,14 @@ def _speaker_after(
         if token.lower in CONNECTORS and position + 1 < last and _is_name(tokens[position + 1]):
             position += 1
             continue
+        if (
+            token.lower in ("by", "from")
+            and position > begin
+            and tokens[position - 1].lower in GENERIC_SOURCES
+            and position + 1 < last
+        ):
+            position += 1  # "a statement from the interior ministry"
+            continue
         if token.text == "(" and position + 2 < last and tokens[position + 2].text == ")":
             position += 3
             continue
@@ -404,7 +412,7 @@ def normalise_speaker(tokens: list[Token], first: int, last: int, vocab: Vocabul
     words = [t for t in tokens[first:last] if t.kind == "word"]
     # "a statement by X": the source is X
     for position, token in enumerate(words):
-        if token.lower == "by" and position + 1 < len(words):
+        if token.lower in ("by", "from") and position + 1 < len(words):
             words = words[position + 1 :]
             break
     if not words:

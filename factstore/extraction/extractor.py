@@ -149,7 +149,22 @@ ANAPHORIC_DETERMINERS = frozenset(
     ]
 )
 CLAUSE_BREAKS = frozenset({";", ":"})
-CLAUSE_BREAK_WORDS = frozenset({"while", "whereas", "but", "although", "though"})
+CLAUSE_BREAK_WORDS = frozenset(
+    {
+        "while",
+        "whereas",
+        "but",
+        "although",
+        "though",
+        "after",
+        "before",
+        "when",
+        "which",
+        "who",
+        "because",
+        "where",
+    }
+)  # after a comma: ", while ...", ", which killed ..."
 BACKWARD_STOPS = frozenset(
     [
         "which",
@@ -280,6 +295,7 @@ IRREGULAR_PAST = frozenset(
         "ran",
     ]
 )
+IRREGULAR_PLURALS = frozenset({"men", "women", "people", "children", "police", "militia"})
 PHRASAL_PARTICLES = frozenset({"back", "up", "off", "out", "over"})
 CONFLICT_CUES = frozenset(
     [
@@ -420,6 +436,7 @@ class _Context:
     last_speaker: Speaker | None = None
     last_person: Speaker | None = None
     previous_claim: Claim | None = None
+    previous_paragraph: int = -1
     claims: list[Claim] = field(default_factory=list)
 
 
@@ -482,8 +499,9 @@ def _group_places(
 def _lead_place(grouped: list[list[PlaceMention]], vocab: Vocabulary) -> str | None:
     """The place of the article: the first place named in its first sentence that names one."""
     for mentions in grouped[:3]:
-        if mentions:
-            return mentions[0].slug
+        for mention in mentions:
+            if mention.carries:
+                return mention.slug
     return None
 
 
@@ -525,6 +543,7 @@ def _extract_sentence(
                 sentence_claims.append(claim)
                 context.claims.append(claim)
                 context.previous_claim = claim
+                context.previous_paragraph = sentence.paragraph
     # remember who spoke last, for 'he said' and 'the commander noted' in later sentences
     for speaker in speakers:
         if speaker.name is not None:
@@ -689,8 +708,9 @@ def _read_subject(
         if match is not None:
             found = match
             position = match[1]
-            # compound nouns: the head is the last known noun ("militant hideouts")
-            while position < stop:
+            # compound nouns: the head is the last known noun ("militant hideouts"); a plural
+            # noun ends the phrase ("three men police had detained")
+            while position < stop and not _is_plural_head(tokens[position - 1].lower):
                 again = _match_subject(tokens, position, stop, vocab)
                 if again is None:
                     break
@@ -743,6 +763,10 @@ def _read_subject(
     if subject_class == "territory":
         end, name = _territory_list(tokens, end, clause_end, vocab, name)
     return _Subject(name, subject_class, end)
+
+
+def _is_plural_head(word: str) -> bool:
+    return word in IRREGULAR_PLURALS or (word.endswith("s") and not word.endswith("ss"))
 
 
 def _territory_list(
@@ -993,7 +1017,9 @@ def _adjectival_measure(
     if match is None:
         return None
     for position in (index + 1, index + 2):
-        if position >= clause_end:
+        if position >= clause_end or tokens[position].kind != "word":
+            break  # "killed 16 people" is a verb and its object, not an adjective
+        if _may_start_number(tokens[position]):
             break
         found = _match_subject(tokens, position, clause_end, vocab)
         if found is not None:
@@ -1356,6 +1382,7 @@ def _kind(
         and previous.kind == "total"
         and speaker is not None
         and previous.attributed_to == speaker.name
+        and context.previous_paragraph >= sentence.paragraph - 1
         and not words & INCIDENT_NOUNS
     ):
         return "total"  # the same source continuing its running tally

@@ -537,13 +537,44 @@ def _read_number_words(tokens: list[Token], index: int, initial: int = 0) -> _Nu
     value = total + current
     if end < count and tokens[end].lower == "dozen" and 0 < value < 100 and total == 0:
         return _Numeral(value * 12, index, end + 1, has_scale=True)  # "two dozen"
+    if end < count and tokens[end].lower in FRACTION_WORDS and 0 < value < 10:
+        fraction = _fraction_of_scale(tokens, end, value, index)
+        if fraction is not None:
+            return fraction  # "three quarters of a million"
     has_scale = last_scale < 10**18 or last_kind == "hundred"
     return _Numeral(value, index, end, has_scale=has_scale)
+
+
+FRACTION_WORDS = {"quarter": 4, "quarters": 4, "third": 3, "thirds": 3, "half": 2}
+
+
+def _fraction_of_scale(
+    tokens: list[Token], index: int, numerator: int, first: int
+) -> _Numeral | None:
+    """'a quarter of a million', 'three quarters of a million', 'half of a million' at the
+    fraction word `index`; `first` is where the mention starts."""
+    count = len(tokens)
+    denominator = FRACTION_WORDS.get(tokens[index].lower)
+    if denominator is None or index + 2 >= count or tokens[index + 1].lower != "of":
+        return None
+    whole = _read_numeral(tokens, index + 2)
+    if whole is None or not whole.has_scale or whole.vague:
+        return None
+    return _Numeral(_tidy(whole.value * numerator / denominator), first, whole.last, has_scale=True)
 
 
 def _read_numeral(tokens: list[Token], index: int) -> _Numeral | None:
     token = tokens[index]
     count = len(tokens)
+    if token.kind == "word" and index + 1 < count:
+        if token.lower in ("a", "one") and tokens[index + 1].lower in FRACTION_WORDS:
+            fraction = _fraction_of_scale(tokens, index + 1, 1, index)
+            if fraction is not None:
+                return fraction
+        if token.lower in FRACTION_WORDS:
+            fraction = _fraction_of_scale(tokens, index, 1, index)
+            if fraction is not None:
+                return fraction
     if token.kind == "num":
         value = _parse_digits(token.text)
         if value is None:
@@ -747,7 +778,7 @@ def find_quantities(
 
 
 NUMBER_START_WORDS = frozenset(
-    set(UNITS_WORDS) | set(TENS_WORDS) | VAGUE_FIRST_WORDS | {"a", "an", "half"}
+    set(UNITS_WORDS) | set(TENS_WORDS) | VAGUE_FIRST_WORDS | {"a", "an", "half", "quarter"}
 )
 
 
@@ -914,10 +945,6 @@ COUNT_NOUNS_AFTER_YEAR_LIKE = frozenset(
         "villages",
         "prisoners",
         "detainees",
-        "dead",
-        "killed",
-        "wounded",
-        "injured",
         "workers",
         "police",
         "policemen",

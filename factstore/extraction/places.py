@@ -152,6 +152,9 @@ def find_places(
             continue
         slug, end = matched
         place = vocab.places[slug]
+        if (place.capital or place.kind == "country") and _is_metonym(tokens, index, end, stop):
+            index = end  # "since Moscow started its campaign": a government, not a place
+            continue
         if end < stop and _continues_proper_name(tokens, end, names, width):
             index = end  # "the Nineveh Liberation Operation" names an operation, not a place
             continue
@@ -174,6 +177,48 @@ def find_places(
         )
         index = end
     return [_mark_outside(tokens, mention) for mention in mentions]
+
+
+ACTOR_VERBS = frozenset(
+    [
+        "said",
+        "says",
+        "has",
+        "have",
+        "had",
+        "is",
+        "was",
+        "will",
+        "would",
+        "wants",
+        "wanted",
+        "accused",
+        "announced",
+        "started",
+        "began",
+        "launched",
+        "denied",
+        "warned",
+        "urged",
+        "signed",
+        "agreed",
+        "rejected",
+        "demanded",
+        "responded",
+        "called",
+        "claimed",
+        "insisted",
+        "hopes",
+        "sent",
+    ]
+)
+
+
+def _is_metonym(tokens: list[Token], index: int, end: int, stop: int) -> bool:
+    if end >= stop or (index > 0 and tokens[index - 1].lower in LOCATIVE):
+        return False
+    following = tokens[end]
+    return following.kind == "word" and following.lower in ACTOR_VERBS
 
 
 def _continues_proper_name(
@@ -259,14 +304,14 @@ def _city_anaphor(
                 and index + 3 < stop
                 and tokens[index + 3].lower == "city"
             ):
-                    return PlaceMention(
-                        tokens[index].start,
-                        tokens[index + 3].end,
-                        index,
-                        index + 4,
-                        vocab.part_slug(city, "old-city"),
-                        True,
-                    )
+                return PlaceMention(
+                    tokens[index].start,
+                    tokens[index + 3].end,
+                    index,
+                    index + 4,
+                    vocab.part_slug(city, "old-city"),
+                    True,
+                )
         if index + 3 < stop and tokens[index + 2].lower == "of":
             return None  # "the city of Mosul": the name follows
         return PlaceMention(tokens[index].start, following.end, index, index + 2, city, True)

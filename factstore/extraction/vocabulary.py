@@ -40,6 +40,7 @@ class Place:
     kind: str  # country, region, province, city, town, district, neighborhood, part
     parent: str | None
     needs_preposition: bool
+    capital: bool = False  # may stand for its government: "Moscow said"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,11 @@ class Vocabulary:
         self.place_names: dict[tuple[str, ...], str] = {}
         for slug, spec in data["places"].items():
             self.places[slug] = Place(
-                slug, spec["type"], spec.get("parent"), bool(spec.get("needs_preposition"))
+                slug,
+                spec["type"],
+                spec.get("parent"),
+                bool(spec.get("needs_preposition")),
+                bool(spec.get("capital")),
             )
             for name in spec["names"]:
                 self.place_names[_name_key(name)] = slug
