@@ -15,7 +15,7 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from factstore.config import Settings
+from factstore.config import DEFAULT_DATABASE_URL, ConfigError, Settings
 from factstore.store.database import create_store_engine
 from factstore.store.errors import StoreError
 from factstore.store.event_store import EventStore
@@ -55,6 +55,7 @@ def one_line_errors(command: F) -> F:
 class Context:
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
+        self.settings = Settings.from_env()
         self._engine: Engine | None = None
 
     @property
@@ -78,7 +79,7 @@ pass_context = click.make_pass_decorator(Context)
 @click.option(
     "--database-url",
     envvar="FACTSTORE_DATABASE_URL",
-    default=lambda: Settings.from_env().database_url,
+    default=DEFAULT_DATABASE_URL,
     show_default="sqlite:///factstore.db",
     help="SQLAlchemy URL of the store (env FACTSTORE_DATABASE_URL).",
 )
@@ -86,7 +87,10 @@ pass_context = click.make_pass_decorator(Context)
 @click.pass_context
 def main(ctx: click.Context, database_url: str) -> None:
     """factstore: an auditable record of figures from news articles."""
-    ctx.obj = Context(database_url)
+    try:
+        ctx.obj = Context(database_url)
+    except ConfigError as error:
+        raise CliError(str(error)) from error
 
 
 # --- database ---------------------------------------------------------------------------------
@@ -146,7 +150,7 @@ def ingest(
     from factstore.projections import default_runner
 
     store = context.store()
-    runner = default_runner(store)
+    runner = default_runner(store, context.settings.policy)
     # Read everything once before writing anything, so a bad record fails the whole command
     # instead of leaving the input half-ingested.
     total = sum(1 for _ in read_paths(paths))
@@ -239,7 +243,7 @@ def project(
 
     from factstore.projections import default_runner
 
-    runner = default_runner(context.store())
+    runner = default_runner(context.store(), context.settings.policy)
     if rebuild_name is not None:
         if rebuild_name not in runner.projections:
             names = ", ".join(runner.projections)
@@ -293,7 +297,13 @@ def figures(
 
     store = context.store()
     if topic is not None:
-        document = queries.topic_figure(store.engine, topic, known_at=known_at, valid_at=valid_at)
+        document = queries.topic_figure(
+            store.engine,
+            topic,
+            known_at=known_at,
+            valid_at=valid_at,
+            policy=context.settings.policy,
+        )
         if document is None:
             raise CliError(f"no topic {topic!r} (at that point in time)")
         click.echo(_json(document) if as_json else render_figure(document))
@@ -307,6 +317,7 @@ def figures(
         known_at=known_at,
         valid_at=valid_at,
         limit=limit,
+        policy=context.settings.policy,
     )
     if as_json:
         click.echo(_json({"items": items, "total": total, **as_of.to_dict()}))

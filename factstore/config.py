@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from factstore.domain.figures import PolicyConfig
 
 DEFAULT_DATABASE_URL = "sqlite:///factstore.db"
 
 
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the variable."""
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
-    database_url: str
+    database_url: str = DEFAULT_DATABASE_URL
+    # The best-figure policy: defaults, or a JSON file named by FACTSTORE_POLICY.
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
 
     @classmethod
     def from_env(cls) -> Settings:
-        return cls(database_url=os.environ.get("FACTSTORE_DATABASE_URL") or DEFAULT_DATABASE_URL)
+        return cls(
+            database_url=os.environ.get("FACTSTORE_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            policy=load_policy(os.environ.get("FACTSTORE_POLICY")),
+        )
+
+
+def load_policy(path: str | None) -> PolicyConfig:
+    if not path:
+        return PolicyConfig()
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return PolicyConfig.from_mapping(data)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ConfigError(f"FACTSTORE_POLICY={path}: not a usable policy file ({error})") from error
