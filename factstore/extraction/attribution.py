@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from factstore.extraction.text import Token
-from factstore.extraction.vocabulary import Vocabulary
+from factstore.extraction.vocabulary import CONTINUATION_HINTS, Vocabulary
 
 DETERMINERS = frozenset({"the", "a", "an", "another", "one"})
 SKIPPABLE_BEFORE_VERB = frozenset(
@@ -122,7 +122,7 @@ PERSON_ROLES = frozenset(
     ]
 )
 GENERIC_SOURCES = frozenset({"statement", "report", "source", "sources", "official", "officials"})
-CONTINUATION_VERBS = frozenset({"adding", "saying", "noting", "stressing", "explaining", "stating"})
+CONTINUATION_VERBS = frozenset(CONTINUATION_HINTS)
 ARABIC_ARTICLES = ("al-", "el-", "ad-", "ar-", "as-", "an-", "ash-", "at-", "az-")
 
 

@@ -15,6 +15,7 @@ docs/extraction.md for the rules on kind, as_of, place and attribution.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from factstore.domain.claims import Claim, ClaimKind
@@ -27,7 +28,14 @@ from factstore.extraction.attribution import (
     normalise_speaker,
 )
 from factstore.extraction.dates import DateMention, find_dates, resolve, resolve_month
-from factstore.extraction.numbers import Quantity, _may_start_number, find_quantities
+from factstore.extraction.numbers import (
+    NUMBER_START_WORDS,
+    TENS_WORDS,
+    UNITS_WORDS,
+    Quantity,
+    _may_start_number,
+    find_quantities,
+)
 from factstore.extraction.places import CITY_KINDS, PlaceMention, find_places
 from factstore.extraction.text import Sentence, Token, paragraph_spans, split_sentences, tokenize
 from factstore.extraction.topics import topic_key
@@ -514,16 +522,20 @@ def _extract_sentence(
 ) -> None:
     tokens = context.tokens
     first, last = sentence.first_token, sentence.last_token
-    has_number = any(
-        t.kind == "num" or t.lower in _NUMBER_HINTS or "-" in t.lower for t in tokens[first:last]
-    )
-    cues = find_cues(tokens, first, last, context.vocab)
+    text = context.text
+    words = {token.lower for token in tokens[first:last]}
+    has_number = DIGIT.search(
+        text, sentence.start, sentence.end
+    ) is not None or not words.isdisjoint(NUMBER_WORDS)
+    if not words.isdisjoint(context.vocab.speech_hints):
+        cues = find_cues(tokens, first, last, context.vocab)
+    else:
+        cues = []  # no speech verb: skip the cue search (most sentences)
     speakers = [_resolve_speaker(context, cue) for cue in cues]
     if has_number:
-        quantities = find_quantities(context.text, tokens=tokens[first:last])
+        shifted = find_quantities(text, tokens=tokens[first:last], token_offset=first)
         dates = find_dates(tokens, first, last)
         sentence_claims: list[Claim] = []
-        shifted = [_shift(quantity, first) for quantity in quantities]
         starts = {quantity.first_token for quantity in shifted}
         for quantity in shifted:
             claim = _claim_for(
@@ -552,54 +564,17 @@ def _extract_sentence(
                 context.last_person = speaker
 
 
-_NUMBER_HINTS = frozenset(
-    [
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-        "thirty",
-        "forty",
-        "fifty",
-        "sixty",
-        "seventy",
-        "eighty",
-        "ninety",
-        "hundred",
-        "thousand",
-        "million",
-        "dozen",
-        "dozens",
-        "hundreds",
-        "thousands",
-        "millions",
-        "scores",
-    ]
+DIGIT = re.compile(r"[0-9]")
+# words that may start a number: a sentence with no digit and none of them has no quantity
+NUMBER_WORDS = frozenset(
+    {*UNITS_WORDS, *TENS_WORDS, *NUMBER_START_WORDS, "dozen", "scores", "hundreds", "thousands"}
+    | {
+        f"{tens}-{unit}"
+        for tens in TENS_WORDS
+        for unit in UNITS_WORDS
+        if 0 < UNITS_WORDS[unit] < 10
+    }
 )
-
-
-def _shift(quantity: Quantity, offset: int) -> Quantity:
-    from dataclasses import replace
-
-    return replace(
-        quantity, first_token=quantity.first_token + offset, last_token=quantity.last_token + offset
-    )
 
 
 def _resolve_speaker(context: _Context, cue: Cue) -> Speaker:

@@ -753,9 +753,14 @@ def _range_end(tokens: list[Token], numeral: _Numeral) -> _Numeral | None:
 
 
 def find_quantities(
-    text: str, start: int = 0, end: int | None = None, tokens: list[Token] | None = None
+    text: str,
+    start: int = 0,
+    end: int | None = None,
+    tokens: list[Token] | None = None,
+    token_offset: int = 0,
 ) -> list[Quantity]:
-    """Every quantity mention in text[start:end] (or in `tokens`, when given)."""
+    """Every quantity mention in text[start:end] (or in `tokens`, when given). Token indexes
+    of the mentions are shifted by `token_offset` (when `tokens` is a slice of a longer list)."""
     if tokens is None:
         tokens = tokenize(text, start, end)
     quantities: list[Quantity] = []
@@ -770,7 +775,7 @@ def find_quantities(
         if numeral is None:
             index += 1
             continue
-        quantity, next_index = _complete_quantity(tokens, numeral)
+        quantity, next_index = _complete_quantity(tokens, numeral, token_offset)
         if quantity is not None:
             quantities.append(quantity)
         index = max(next_index, index + 1)
@@ -790,7 +795,9 @@ def _may_start_number(token: Token) -> bool:
     return head in UNITS_WORDS or head in TENS_WORDS
 
 
-def _complete_quantity(tokens: list[Token], numeral: _Numeral) -> tuple[Quantity | None, int]:
+def _complete_quantity(
+    tokens: list[Token], numeral: _Numeral, token_offset: int = 0
+) -> tuple[Quantity | None, int]:
     count = len(tokens)
     first = numeral.first
     if (
@@ -896,8 +903,8 @@ def _complete_quantity(tokens: list[Token], numeral: _Numeral) -> tuple[Quantity
         unit=unit,
         stated_unit=stated_unit,
         vague=numeral.vague,
-        first_token=first,
-        last_token=last,
+        first_token=first + token_offset,
+        last_token=last + token_offset,
     )
     return quantity, last
 

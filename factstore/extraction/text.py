@@ -104,9 +104,8 @@ def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
     append = tokens.append
     make = tuple.__new__  # NamedTuple construction without the keyword machinery
     for match in TOKEN_PATTERN.finditer(text, start, stop):
-        piece = match.group()
-        begin, end = match.span()
-        append(make(Token, (piece, piece.lower(), begin, end, match.lastgroup)))
+        piece = match[0]
+        append(make(Token, (piece, piece.lower(), match.start(), match.end(), match.lastgroup)))
     return tokens
 
 

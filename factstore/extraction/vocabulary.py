@@ -20,6 +20,7 @@ from typing import Any
 VOCABULARY_ENV = "FACTSTORE_VOCABULARY"
 DIRECTIONS = ("east", "west", "north", "south")
 CITY_PARTS = (*DIRECTIONS, "old-city")
+CONTINUATION_HINTS = ("adding", "saying", "noting", "stressing", "explaining", "stating")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,10 @@ class Vocabulary:
         self.speech_verbs_after = frozenset(
             tuple(v.split()) for v in attribution["verbs_after_source"]
         )
+        # a cheap prefilter: a sentence with none of these words has no speech cue
+        hint_words = {phrase.split()[0] for phrase in attribution["verbs_after_source"]}
+        hint_words |= {"according", "quoted", "by", *CONTINUATION_HINTS}
+        self.speech_hints = frozenset(hint_words)
         self.role_nouns = frozenset(attribution["role_nouns"])
         self.org_words = frozenset(attribution["org_words"])
         self.titles = frozenset(t.lower() for t in attribution["titles"])
