@@ -377,5 +377,67 @@ def serve(context: Context, host: str, port: int, workers: int) -> None:
     os.execv(sys.executable, argv)
 
 
+# --- extraction commands ---
+
+
+@main.command("extract")
+@click.argument("files", nargs=-1, required=True)
+@click.option(
+    "--published-at", default=None, help="Publication date (YYYY-MM-DD) for inputs that state none."
+)
+@click.option("--quantities", is_flag=True, help="Print every quantity mention, claim or not.")
+@click.option("--compact", is_flag=True, help="One JSON document per line.")
+@one_line_errors
+def extract_command(
+    files: tuple[str, ...], published_at: str | None, quantities: bool, compact: bool
+) -> None:
+    """Print the claims of article FILES as JSON, one document per file ('-' reads stdin)."""
+    from factstore.extraction.commands import run_extract
+
+    for document in run_extract(
+        list(files), published_at=published_at, quantities=quantities, compact=compact
+    ):
+        click.echo(document)
+
+
+@main.command("eval")
+@click.argument("gold", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--articles",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of the articles (default: ./seeds, then <gold dir>/../seeds).",
+)
+@click.option("--min-recall", type=float, default=None)
+@click.option("--min-precision", type=float, default=None)
+@click.option("--min-f1", type=float, default=None)
+@click.option("--min-field", type=float, default=None, help="Minimum accuracy of every field.")
+@click.option("--json", "as_json", is_flag=True, help="Print the score as JSON.")
+@one_line_errors
+def eval_command(
+    gold: Path,
+    articles: Path | None,
+    min_recall: float | None,
+    min_precision: float | None,
+    min_f1: float | None,
+    min_field: float | None,
+    as_json: bool,
+) -> None:
+    """Score the extractor against a reference file (format of shared/gold/seeds.json)."""
+    from factstore.extraction.commands import run_eval
+    from factstore.extraction.evaluation import format_score
+
+    outcome = run_eval(
+        gold,
+        articles,
+        min_recall=min_recall,
+        min_precision=min_precision,
+        min_f1=min_f1,
+        min_field=min_field,
+    )
+    click.echo(_json(outcome.score.to_dict()) if as_json else format_score(outcome.score))
+    if outcome.failures:
+        raise CliError("; ".join(outcome.failures))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

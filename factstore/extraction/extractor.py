@@ -1225,6 +1225,10 @@ def _claim_for(
     # quote: from the cue or qualifier to the end of the noun phrase or of a close cue
     quote_first = min(start_token, cue_first) if cue_first < start_token else start_token
     quote_last = max(subject.end, cue_end) if cue_end - subject.end <= 4 else subject.end
+    if quote_last == cue_end and tokens[cue_end - 1].lower in PREPOSITIONS | {"under"}:
+        # "remained under its control": a cue ending in a preposition needs its object
+        while quote_last < min(clause_end, cue_end + 3) and tokens[quote_last].kind == "word":
+            quote_last += 1
     if cue_first < start_token and start_token - cue_first > 4:
         quote_first = start_token
     quote_start = tokens[quote_first].start
