@@ -508,7 +508,7 @@ def _lead_place(grouped: list[list[PlaceMention]], vocab: Vocabulary) -> str | N
     """The place of the article: the first place named in its first sentence that names one."""
     for mentions in grouped[:3]:
         for mention in mentions:
-            if mention.carries:
+            if mention.carries and not mention.dateline:
                 return mention.slug
     return None
 
@@ -1057,7 +1057,7 @@ def _backward_measure(
     position = start_token - 1
     limit = max(clause_start, start_token - MAX_BACKWARD)
     # "killed 5 soldiers and 3 civilians": a figure in a list shares the list's verb
-    coordinated = position >= 0 and tokens[position].lower in ("and", "or", ",")
+    coordinated = position >= 0 and tokens[position].lower in ("and", "or", ",", "including")
     while position >= limit:
         token = tokens[position]
         if token.lower in BACKWARD_STOPS or token.text in ('"', "“", "”", "(", ")"):
@@ -1432,9 +1432,11 @@ def _place(
     subject_class: str | None,
 ) -> str | None:
     vocab = context.vocab
-    in_clause = [
-        m for m in places_by_sentence[number] if clause_start <= m.first_token < clause_end
-    ]
+    mentions = places_by_sentence[number]
+    located = [m for m in mentions if not m.dateline]
+    if located:
+        mentions = located  # "SANAA (Reuters) - ... in Taiz": the dateline is the desk
+    in_clause = [m for m in mentions if clause_start <= m.first_token < clause_end]
     inside = [m for m in in_clause if not m.outside]
     if in_clause and not inside:
         return None  # "outside the city, hundreds fled": somewhere, but not there
@@ -1445,9 +1447,12 @@ def _place(
         ):
             return frame.slug  # "In west of Mosul, units freed seven villages near Tal Afar"
         return _choose_place(inside, number_token, vocab)
+    frame = _fronted_locative(context.tokens, sentences[number], mentions)
+    if frame is not None:
+        return frame.slug  # "In Nepal, ... while 500,000 homes were destroyed"
     if subject_class in PLACE_CLASSES_LOCAL:
         return None  # materiel counts are campaign-wide unless the clause places them
-    sentence_places = places_by_sentence[number]
+    sentence_places = mentions
     if sentence_places:
         return _choose_place(sentence_places, number_token, vocab)
     paragraph = sentences[number].paragraph

@@ -81,6 +81,7 @@ class PlaceMention:
     slug: str
     carries: bool
     outside: bool = False  # "outside the city": located by the place, but not in it
+    dateline: bool = False  # "SANAA (Reuters) -": where the story was filed
 
 
 def _is_name_token(token: Token) -> bool:
@@ -237,7 +238,26 @@ def _continues_proper_name(
 def _mark_outside(tokens: list[Token], mention: PlaceMention) -> PlaceMention:
     if mention.first_token > 0 and tokens[mention.first_token - 1].lower in ("outside", "beyond"):
         return replace(mention, carries=False, outside=True)
+    if _is_dateline(tokens, mention):
+        return replace(mention, carries=False, dateline=True)
     return mention
+
+
+def _is_dateline(tokens: list[Token], mention: PlaceMention) -> bool:
+    """'SANAA (Reuters) -', 'CAIRO—', 'BEIJING French ...': a capitalised city name opening a
+    paragraph."""
+    first = tokens[mention.first_token]
+    if not all(t.text.isupper() for t in tokens[mention.first_token : mention.last_token]):
+        return False
+    if len(first.text) < 3:
+        return False
+    return mention.first_token == 0 or "\n" in _gap(tokens, mention.first_token)
+
+
+def _gap(tokens: list[Token], index: int) -> str:
+    # the characters between two tokens are not kept; a paragraph start shows as a large jump
+    previous = tokens[index - 1]
+    return "\n" if tokens[index].start - previous.end > 1 or previous.text in ".!?" else ""
 
 
 def _city_of(slug: str, vocab: Vocabulary) -> str | None:
