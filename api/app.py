@@ -2,24 +2,103 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, request
+from flask_smorest import Api
 
+from api import docs, errors
+from api.auth import TokenTable
+from api.context import Services
+from api.resources import articles, claims, events, health, topics
 from factstore.config import Settings
+from factstore.projections import default_runner
 from factstore.store.database import create_store_engine
 from factstore.store.event_store import EventStore
 
+DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_JSON_DEPTH = 64
 
-def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+
+def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
-    app.config.update(overrides)
+    app.config.update(
+        API_TITLE="factstore",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        # The spec and docs are served by api.docs (offline); flask-smorest serves nothing.
+        OPENAPI_URL_PREFIX=None,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+        API_SPEC_OPTIONS={
+            "info": {"description": "An auditable record of figures from news articles."},
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        },
+    )
+    app.config.update(config)
     engine = create_store_engine(settings.database_url)
-    app.extensions["factstore"] = EventStore(engine)
-
-    from api import errors, health
-
-    errors.register(app)
-    app.register_blueprint(health.blueprint, url_prefix="/v1")
+    store = EventStore(engine)
+    app.extensions["factstore"] = Services(
+        settings=settings,
+        store=store,
+        runner=default_runner(store, settings.policy),
+        tokens=TokenTable.from_env(),
+    )
+    api = Api(app)
+    app.extensions["factstore.api"] = api
+    for module in (articles, events, topics, claims, health):
+        api.register_blueprint(module.blp)
+    app.register_blueprint(docs.blueprint)
+    errors.register(app)  # after Api: replaces flask-smorest's JSON error handler
+    app.before_request(_check_request_body)
     return app
+
+
+def _check_request_body() -> Response | None:
+    """Bodies must be JSON, UTF-8, and not absurdly nested (415/400 as problem+json)."""
+    if request.method not in ("POST", "PUT", "PATCH") or not request.content_length:
+        return None
+    mimetype = request.mimetype
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if mimetype != "application/json" or charset not in ("utf-8", "utf8"):
+        return errors.problem(
+            415, "Unsupported Media Type", "send the body as application/json; charset=utf-8"
+        )
+    raw = request.get_data(cache=True)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return errors.problem(400, "Bad Request", f"the body is not valid UTF-8 ({error.reason})")
+    if _nesting_depth(text) > MAX_JSON_DEPTH:
+        return errors.problem(
+            400, "Bad Request", f"the JSON is nested deeper than {MAX_JSON_DEPTH}"
+        )
+    try:
+        json.loads(text)
+    except ValueError as error:
+        return errors.problem(400, "Bad Request", f"the body is not valid JSON ({error})")
+    return None
+
+
+def _nesting_depth(text: str) -> int:
+    """Bracket depth outside strings, without parsing (parsing is what deep nesting breaks)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest

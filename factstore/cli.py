@@ -348,6 +348,20 @@ def _json(document: object) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 
+@main.command()
+@click.argument("actor")
+def token(actor: str) -> None:
+    """Make an API token for ACTOR: prints the token (give it to the client) and the line to
+    add to FACTSTORE_API_TOKENS or FACTSTORE_API_TOKENS_FILE (only the hash is stored)."""
+    from factstore.tokens import hash_token, new_token
+
+    if ":" in actor or "," in actor or not actor.strip():
+        raise CliError("an actor name must be non-empty and contain no ':' or ','")
+    secret = new_token()
+    click.echo(f"token: {secret}")
+    click.echo(f"configure: {actor}:{hash_token(secret)}")
+
+
 # --- serving ----------------------------------------------------------------------------------
 
 
@@ -369,6 +383,11 @@ def serve(context: Context, host: str, port: int, workers: int) -> None:
         f"{host}:{port}",
         "--workers",
         str(workers),
+        # Threads let a worker hold Server-Sent Events streams while serving other requests.
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "8",
         "--access-logfile",
         "-",
         "api.wsgi:app",

@@ -43,6 +43,14 @@ def change_of(event_type: str, data: Mapping[str, Any]) -> str:
     raise ValueError(f"{event_type} changes no claim status")
 
 
+def change_reason(data: Mapping[str, Any]) -> str | None:
+    """Why a status changed, as people read it: 'analyst: misread', 'double-counted'."""
+    reason, detail = data.get("reason"), data.get("detail")
+    if reason and detail:
+        return f"{reason}: {detail}"
+    return reason or detail
+
+
 def claim_view(data: Mapping[str, Any], position: int, status: str = ACTIVE) -> ClaimView:
     """The policy's view of a ClaimAsserted event's data."""
     claim = data["claim"]

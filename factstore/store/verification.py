@@ -82,13 +82,15 @@ def verify_log(store: EventStore, batch_size: int = 5000) -> VerifyReport:
 def _check_event(
     event: RecordedEvent,
     heads: dict[str, tuple[int, str]],
-    prev_log: str,
-    expected_position: int,
+    prev_log: str | None,
+    expected_position: int | None,
 ) -> BrokenLink | None:
+    """The first rule this event breaks; None skips the log-level checks."""
+
     def broken(reason: str) -> BrokenLink:
         return BrokenLink(event.stream_id, event.version, event.position, reason)
 
-    if event.position != expected_position:
+    if expected_position is not None and event.position != expected_position:
         return broken(f"position {expected_position} is missing from the log")
     version, prev_hash = heads.get(event.stream_id, (0, GENESIS_HASH))
     if event.version != version + 1:
@@ -109,7 +111,7 @@ def _check_event(
     )
     if recomputed != event.hash:
         return broken("content does not match its hash (the event was altered)")
-    if log_hash(prev_log, event.hash) != event.log_hash:
+    if prev_log is not None and log_hash(prev_log, event.hash) != event.log_hash:
         return broken("log hash does not chain to the previous event of the log")
     return None
 
@@ -124,4 +126,17 @@ def check_digest(store: EventStore, digest: str) -> str | None:
         return f"the log no longer reaches position {position}"
     if actual != expected_hash:
         return f"the log's history up to position {position} differs from the digest"
+    return None
+
+
+def verify_stream(events: list[RecordedEvent]) -> BrokenLink | None:
+    """The first broken link of one stream's own chain (versions, prev_hash, content hashes).
+    The log chain needs the whole log: `verify_log` checks it."""
+    previous_version, previous_hash = 0, GENESIS_HASH
+    for event in events:
+        heads = {event.stream_id: (previous_version, previous_hash)}
+        broken = _check_event(event, heads, prev_log=None, expected_position=None)
+        if broken is not None:
+            return broken
+        previous_version, previous_hash = event.version, event.hash
     return None

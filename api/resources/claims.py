@@ -1,0 +1,80 @@
+"""Claims: one claim with full provenance, and analysts' corrections (rank, retract)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from api import schemas
+from api.context import reader, writer
+from api.resources.events import event_document
+from factstore import corrections
+from factstore.domain.events import RecordedEvent
+from factstore.projections import queries
+
+blp = Blueprint("claims", __name__, url_prefix="/v1/claims", description="Claims and corrections")
+
+
+def _correction(claim_id: str, event: RecordedEvent) -> dict[str, Any]:
+    claim = queries.get_claim(reader().store.engine, claim_id)
+    return {"claim": claim, "event": event_document(event)}
+
+
+def _corrected(claim_id: str, action: Any) -> dict[str, Any]:
+    try:
+        event = action()
+    except corrections.ClaimNotFound as error:
+        abort(404, message=str(error))
+    except corrections.ClaimNotCorrectable as error:
+        abort(409, message=str(error))
+    return _correction(claim_id, event)
+
+
+@blp.route("/<string:claim_id>")
+class Claim(MethodView):
+    @blp.response(200, schemas.ClaimDetailSchema)
+    @blp.alt_response(404, description="No such claim")
+    def get(self, claim_id: str) -> Any:
+        """A claim with its provenance, the rule that produced it and its status history."""
+        claim = queries.get_claim(reader().store.engine, claim_id)
+        if claim is None:
+            abort(404, message=f"no claim {claim_id!r}")
+        return claim
+
+
+@blp.route("/<string:claim_id>/rank")
+class ClaimRank(MethodView):
+    @blp.arguments(schemas.RankInSchema)
+    @blp.response(201, schemas.CorrectionResultSchema)
+    @blp.alt_response(401, description="No valid bearer token")
+    @blp.alt_response(404, description="No such claim")
+    @blp.alt_response(409, description="The claim is retracted or withdrawn")
+    def post(self, body: dict[str, Any], claim_id: str) -> Any:
+        """Mark a claim preferred, normal or deprecated (a ClaimRanked event, with the actor)."""
+        services, actor = writer()
+        return _corrected(
+            claim_id,
+            lambda: corrections.rank_claim(
+                services.store, services.runner, claim_id, body["rank"], body["reason"], actor
+            ),
+        )
+
+
+@blp.route("/<string:claim_id>/retract")
+class ClaimRetract(MethodView):
+    @blp.arguments(schemas.RetractInSchema)
+    @blp.response(201, schemas.CorrectionResultSchema)
+    @blp.alt_response(401, description="No valid bearer token")
+    @blp.alt_response(404, description="No such claim")
+    @blp.alt_response(409, description="The claim is already retracted or withdrawn")
+    def post(self, body: dict[str, Any], claim_id: str) -> Any:
+        """Retract a claim (recorded as ClaimRetracted with reason `analyst` and the actor)."""
+        services, actor = writer()
+        return _corrected(
+            claim_id,
+            lambda: corrections.retract_claim(
+                services.store, services.runner, claim_id, body["reason"], actor
+            ),
+        )

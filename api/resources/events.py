@@ -1,0 +1,111 @@
+"""The global log for subscribers: cursor pages, and a Server-Sent Events stream."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response, request, stream_with_context
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from api import schemas
+from api.context import reader
+from api.http import IMMUTABLE, REVALIDATE, etag_for, next_link, not_modified, with_cache
+from factstore.domain.events import RecordedEvent
+from factstore.store.event_store import EventStore
+from factstore.store.hashing import format_timestamp
+
+blp = Blueprint("events", __name__, url_prefix="/v1/events", description="The global event log")
+
+SSE_POLL_SECONDS = 0.5
+SSE_KEEPALIVE_SECONDS = 15.0
+
+
+def event_document(event: RecordedEvent) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "stream_id": event.stream_id,
+        "version": event.version,
+        "position": event.position,
+        "type": event.type,
+        "schema_version": event.schema_version,
+        "data": event.data,
+        "metadata": event.metadata,
+        "recorded_at": format_timestamp(event.recorded_at),
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+        "log_hash": event.log_hash,
+    }
+
+
+@blp.route("")
+class Events(MethodView):
+    @blp.arguments(schemas.EventsArgsSchema, location="query")
+    @blp.response(200, schemas.EventPageSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Events after a position, in log order. Follow `Link: rel=next` (or `next_after`)."""
+        services = reader()
+        after, limit = args["after"], args["limit"]
+        head = services.store.head_position()
+        events = services.store.read_all(after, limit) if after < head else []
+        next_after = events[-1].position if events else after
+        # A full page below the head never changes again: the log is append-only.
+        cache = IMMUTABLE if len(events) == limit else REVALIDATE
+        etag = etag_for("events", after, limit, next_after)
+        cached = not_modified(etag, cache)
+        if cached is not None:
+            return cached
+        body = schemas.EventPageSchema().dump(
+            {
+                "items": [event_document(e) for e in events],
+                "next_after": next_after,
+                "head_position": head,
+            }
+        )
+        response = Response(json.dumps(body), mimetype="application/json")
+        response.headers["Link"] = next_link(after=next_after, limit=limit)
+        return with_cache(response, etag, cache)
+
+
+@blp.route("/stream")
+class EventStream(MethodView):
+    @blp.arguments(schemas.EventsArgsSchema, location="query")
+    @blp.response(200, description="text/event-stream: one `event` per stored event")
+    def get(self, args: dict[str, Any]) -> Any:
+        """Server-Sent Events: every event after `after` (or `Last-Event-ID`), then new ones as
+        they are appended. `limit` ends the stream after that many events."""
+        services = reader()
+        last_id = request.headers.get("Last-Event-ID", "")
+        after = args["after"]
+        if last_id:
+            if not last_id.isdigit():
+                abort(422, message="Last-Event-ID must be a log position")
+            after = int(last_id)
+        stream = _sse(services.store, after, args["limit"] if "limit" in request.args else None)
+        response = Response(stream_with_context(stream), mimetype="text/event-stream")
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Accel-Buffering"] = "no"
+        return response
+
+
+def _sse(store: EventStore, after: int, limit: int | None) -> Iterator[str]:
+    sent = 0
+    last_write = time.monotonic()
+    yield "retry: 2000\n\n"
+    while limit is None or sent < limit:
+        page = store.read_all(after, 100 if limit is None else min(100, limit - sent))
+        for event in page:
+            payload = json.dumps(schemas.EventSchema().dump(event_document(event)))
+            yield f"id: {event.position}\nevent: {event.type}\ndata: {payload}\n\n"
+            after = event.position
+            sent += 1
+        if page:
+            last_write = time.monotonic()
+            continue
+        if time.monotonic() - last_write > SSE_KEEPALIVE_SECONDS:
+            yield ": keepalive\n\n"
+            last_write = time.monotonic()
+        time.sleep(SSE_POLL_SECONDS)

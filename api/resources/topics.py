@@ -1,0 +1,131 @@
+"""Topics: the best figure per topic, its history and its claims, now or as of any point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, json
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+
+from api import schemas
+from api.context import reader
+from api.http import etag_for, not_modified, with_cache
+from factstore.projections import queries
+from factstore.projections.models import topics_table
+
+blp = Blueprint("topics", __name__, url_prefix="/v1/topics", description="Figures per topic")
+
+
+def _topic_version(topic: str) -> int:
+    """The position of the last event that changed the topic (404 when there is none)."""
+    t = topics_table.c
+    with reader().store.engine.connect() as conn:
+        position = conn.execute(select(t.updated_position).where(t.topic == topic)).scalar()
+    if position is None:
+        abort(404, message=f"no topic {topic!r}")
+    return int(position)
+
+
+def _dump(schema: Any, document: Any, etag: str) -> Response:
+    response = Response(json.dumps(schema.dump(document)), mimetype="application/json")
+    return with_cache(response, etag)
+
+
+def _valid_at(args: dict[str, Any]) -> str | None:
+    return args["valid_at"].isoformat() if "valid_at" in args else None
+
+
+@blp.route("")
+class Topics(MethodView):
+    @blp.arguments(schemas.TopicListArgsSchema, location="query")
+    @blp.response(200, schemas.TopicPageSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Topics with their best figure; filter by measure, subject, place (places inside it
+        match too) or text; sort with `sort=field` or `sort=-field`."""
+        services = reader()
+        sort = args["sort"]
+        items, total, as_of = queries.list_topics(
+            services.store.engine,
+            measure=args.get("measure"),
+            subject=args.get("subject"),
+            place=args.get("place"),
+            search=args.get("q"),
+            known_at=args.get("known_at"),
+            valid_at=_valid_at(args),
+            sort=sort.lstrip("-"),
+            descending=sort.startswith("-"),
+            limit=args["limit"],
+            offset=args["offset"],
+            policy=services.settings.policy,
+        )
+        document = {"items": items, "total": total, **as_of.to_dict()}
+        etag = etag_for("topics", services.store.head_position())
+        return _dump(schemas.TopicPageSchema(), document, etag)
+
+
+@blp.route("/<string:topic>")
+class Topic(MethodView):
+    @blp.arguments(schemas.AsOfArgsSchema, location="query")
+    @blp.response(200, schemas.TopicSchema)
+    @blp.alt_response(404, description="No such topic (at that point in time)")
+    def get(self, args: dict[str, Any], topic: str) -> Any:
+        """The best figure with its range, provenance, competing claims and why it won;
+        `known_at` (a log position or timestamp) and `valid_at` (a date) travel in time."""
+        services = reader()
+        etag = etag_for("topic", topic, _topic_version(topic))
+        cached = not_modified(etag)
+        if cached is not None:
+            return cached
+        document = queries.topic_figure(
+            services.store.engine,
+            topic,
+            known_at=args.get("known_at"),
+            valid_at=_valid_at(args),
+            policy=services.settings.policy,
+        )
+        if document is None:
+            abort(404, message=f"topic {topic!r} has no claims at that point in time")
+        return _dump(schemas.TopicSchema(), document, etag)
+
+
+@blp.route("/<string:topic>/history")
+class TopicHistory(MethodView):
+    @blp.arguments(schemas.HistoryArgsSchema, location="query")
+    @blp.response(200, schemas.HistorySchema)
+    @blp.alt_response(404, description="No such topic")
+    def get(self, args: dict[str, Any], topic: str) -> Any:
+        """Every change of the topic's figure, oldest first, each with its cause (the event)
+        and both times: when it was recorded and the date the new figure is valid for."""
+        services = reader()
+        etag = etag_for("history", topic, _topic_version(topic))
+        cached = not_modified(etag)
+        if cached is not None:
+            return cached
+        rows = queries.topic_history(services.store.engine, topic, known_at=args.get("known_at"))
+        if rows is None:
+            abort(404, message=f"no topic {topic!r}")
+        known_at = args.get("known_at")
+        with services.store.engine.connect() as conn:
+            as_of = queries.resolve_as_of(conn, known_at, None)
+        document = {"topic": topic, "known_at_position": as_of.position, "items": rows}
+        return _dump(schemas.HistorySchema(), document, etag)
+
+
+@blp.route("/<string:topic>/claims")
+class TopicClaims(MethodView):
+    @blp.arguments(schemas.PageArgsSchema, location="query")
+    @blp.response(200, schemas.ClaimPageSchema)
+    @blp.alt_response(404, description="No such topic")
+    def get(self, args: dict[str, Any], topic: str) -> Any:
+        """Every claim about the topic, with its status and provenance, in log order."""
+        services = reader()
+        etag = etag_for("topic-claims", topic, _topic_version(topic))
+        cached = not_modified(etag)
+        if cached is not None:
+            return cached
+        items, total = queries.list_claims(
+            services.store.engine, topic=topic, limit=args["limit"], offset=args["offset"]
+        )
+        return _dump(schemas.ClaimPageSchema(), {"items": items, "total": total}, etag)

@@ -1,0 +1,358 @@
+"""Every request and response body of the API, as marshmallow schemas. The OpenAPI document is
+generated from these, and responses are dumped through them, so the spec is what is served."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+MAX_PAGE = 1000
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error (422), never silently dropped."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class Figure(fields.Float):
+    """A number that prints as an integer when it is one (1321, not 1321.0)."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        number = super()._serialize(value, attr, obj, **kwargs)
+        if isinstance(number, float) and number.is_integer() and abs(number) < 2**53:
+            return int(number)
+        return number
+
+
+def _nullable_str(**kwargs: Any) -> fields.String:
+    return fields.String(allow_none=True, **kwargs)
+
+
+def _nullable_number() -> Figure:
+    return Figure(allow_none=True)
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+
+class ArticleInSchema(StrictSchema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=2_000_000))
+    title = _nullable_str(validate=validate.Length(max=1000))
+    outlet = _nullable_str(validate=validate.Length(max=200))
+    published_at = fields.Date(allow_none=True, metadata={"description": "ISO 8601 date"})
+    url = _nullable_str(validate=validate.Length(max=2000))
+    source_id = _nullable_str(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "The article's stable id at its source (else the URL is used)"},
+    )
+
+
+class RankInSchema(StrictSchema):
+    rank = fields.String(
+        required=True, validate=validate.OneOf(["preferred", "normal", "deprecated"])
+    )
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class RetractInSchema(StrictSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class PageArgsSchema(StrictSchema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**9))
+
+
+class ArticleListArgsSchema(PageArgsSchema):
+    outlet = fields.String(validate=validate.Length(max=200))
+    published_from = fields.Date(metadata={"description": "ISO date, inclusive"})
+    published_to = fields.Date(metadata={"description": "ISO date, inclusive"})
+
+
+class AsOfArgsSchema(StrictSchema):
+    known_at = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "Transaction time: a log position or an ISO 8601 timestamp"},
+    )
+    valid_at = fields.Date(metadata={"description": "Valid time: an ISO 8601 date"})
+
+
+class TopicListArgsSchema(PageArgsSchema, AsOfArgsSchema):
+    measure = fields.String(validate=validate.Length(max=60))
+    subject = fields.String(validate=validate.Length(max=60))
+    place = fields.String(validate=validate.Length(max=120))
+    q = fields.String(
+        validate=validate.Length(max=200), metadata={"description": "Text in the topic key"}
+    )
+    sort = fields.String(
+        load_default="topic",
+        validate=validate.OneOf(
+            [
+                "topic",
+                "-topic",
+                "value",
+                "-value",
+                "as_of",
+                "-as_of",
+                "sources",
+                "-sources",
+                "updated",
+                "-updated",
+            ]
+        ),
+    )
+
+
+class HistoryArgsSchema(StrictSchema):
+    known_at = AsOfArgsSchema._declared_fields["known_at"]
+
+
+class EventsArgsSchema(StrictSchema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PAGE))
+
+
+class StreamEventsArgsSchema(StrictSchema):
+    from_version = fields.Integer(load_default=1, validate=validate.Range(min=1, max=2**31))
+    to_version = fields.Integer(validate=validate.Range(min=1, max=2**31))
+
+    @validates_schema
+    def _ordered(self, data: dict[str, Any], **_: Any) -> None:
+        if "to_version" in data and data["to_version"] < data["from_version"]:
+            raise ValidationError("to_version must not be below from_version", "to_version")
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+class EventSchema(Schema):
+    event_id = fields.UUID(required=True)
+    stream_id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    position = fields.Integer(required=True)
+    type = fields.String(required=True)
+    schema_version = fields.Integer(required=True)
+    data = fields.Dict(required=True)
+    metadata = fields.Dict(required=True)
+    recorded_at = fields.String(required=True, metadata={"format": "date-time"})
+    prev_hash = fields.String(required=True)
+    hash = fields.String(required=True)
+    log_hash = fields.String(required=True)
+
+
+class EventPageSchema(Schema):
+    items = fields.List(fields.Nested(EventSchema), required=True)
+    next_after = fields.Integer(required=True, metadata={"description": "Cursor for the next page"})
+    head_position = fields.Integer(required=True)
+
+
+class StreamSchema(Schema):
+    stream_id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    verified = fields.Boolean(
+        required=True, metadata={"description": "The stream's hash chain holds"}
+    )
+    items = fields.List(fields.Nested(EventSchema), required=True)
+
+
+class ArticleRefSchema(Schema):
+    stream_id = fields.String(required=True)
+    article_id = fields.String(required=True)
+    title = _nullable_str()
+    outlet = _nullable_str()
+    url = _nullable_str()
+    published_at = _nullable_str()
+
+
+class ClaimSchema(Schema):
+    claim_id = fields.String(required=True)
+    topic = fields.String(required=True)
+    status = fields.String(required=True)
+    value = Figure(required=True)
+    lower = _nullable_number()
+    upper = _nullable_number()
+    qualifier = fields.String(required=True)
+    unit = fields.String(required=True)
+    stated_unit = _nullable_str()
+    measure = fields.String(required=True)
+    subject = fields.String(required=True)
+    place = _nullable_str()
+    kind = fields.String(required=True)
+    as_of = _nullable_str()
+    as_of_inferred = fields.Boolean(allow_none=True)
+    valid_from = _nullable_str()
+    attributed_to = _nullable_str()
+    quote = _nullable_str()
+    sentence = _nullable_str()
+    start = fields.Integer(allow_none=True)
+    end = fields.Integer(allow_none=True)
+    rule = _nullable_str(metadata={"description": "The extraction rule that produced the claim"})
+    extractor_version = _nullable_str()
+    article = fields.Nested(ArticleRefSchema, required=True)
+    position = fields.Integer(required=True, metadata={"description": "Log position asserting it"})
+    recorded_at = fields.String(required=True)
+
+
+class StatusChangeSchema(Schema):
+    status = fields.String(required=True)
+    event_type = fields.String(required=True)
+    reason = _nullable_str()
+    actor = _nullable_str()
+    position = fields.Integer(required=True)
+    recorded_at = fields.String(required=True)
+
+
+class ClaimDetailSchema(ClaimSchema):
+    status_history = fields.List(fields.Nested(StatusChangeSchema), required=True)
+
+
+class ClaimPageSchema(Schema):
+    items = fields.List(fields.Nested(ClaimSchema), required=True)
+    total = fields.Integer(required=True)
+
+
+class FigureSummarySchema(Schema):
+    claim_id = _nullable_str()
+    value = _nullable_number()
+    lower = _nullable_number()
+    upper = _nullable_number()
+    qualifier = _nullable_str()
+    unit = _nullable_str()
+    as_of = _nullable_str()
+    low = _nullable_number()
+    high = _nullable_number()
+    source = _nullable_str()
+
+
+class FigureSchema(Schema):
+    value = Figure(required=True)
+    lower = _nullable_number()
+    upper = _nullable_number()
+    qualifier = fields.String(required=True)
+    unit = fields.String(required=True)
+    as_of = _nullable_str()
+    low = Figure(required=True)
+    high = Figure(required=True)
+    sources = fields.Integer(required=True)
+    conflict = fields.Boolean(required=True)
+    conflicts = fields.List(fields.String(), required=True)
+    explanation = fields.List(fields.String(), required=True)
+    provenance = fields.Nested(ClaimSchema, required=True)
+
+
+class TopicSchema(Schema):
+    topic = fields.String(required=True)
+    measure = fields.String(required=True)
+    subject = fields.String(required=True)
+    place = _nullable_str()
+    kind = fields.String(required=True)
+    unit = fields.String(required=True)
+    known_at_position = fields.Integer(allow_none=True)
+    valid_at = _nullable_str()
+    figure = fields.Nested(FigureSchema, allow_none=True, required=True)
+    competing = fields.List(fields.Nested(ClaimSchema), required=True)
+    claims = fields.Integer(required=True)
+
+
+class TopicSummarySchema(Schema):
+    topic = fields.String(required=True)
+    measure = fields.String(required=True)
+    subject = fields.String(required=True)
+    place = _nullable_str()
+    kind = fields.String(required=True)
+    unit = fields.String(required=True)
+    figure = fields.Nested(FigureSummarySchema, allow_none=True, required=True)
+    sources = fields.Integer(required=True)
+    claims = fields.Integer(required=True)
+    conflict = fields.Boolean(required=True)
+
+
+class TopicPageSchema(Schema):
+    items = fields.List(fields.Nested(TopicSummarySchema), required=True)
+    total = fields.Integer(required=True)
+    known_at_position = fields.Integer(allow_none=True)
+    valid_at = _nullable_str()
+
+
+class CauseSchema(Schema):
+    event_type = fields.String(required=True)
+    event_id = fields.String(required=True)
+    claim_id = _nullable_str()
+    detail = _nullable_str()
+
+
+class HistoryEntrySchema(Schema):
+    position = fields.Integer(required=True)
+    recorded_at = fields.String(required=True)
+    valid_as_of = _nullable_str()
+    from_ = fields.Nested(
+        FigureSummarySchema, allow_none=True, data_key="from", attribute="from", required=True
+    )
+    to = fields.Nested(FigureSummarySchema, allow_none=True, required=True)
+    cause = fields.Nested(CauseSchema, required=True)
+    conflict = fields.Boolean(required=True)
+
+
+class HistorySchema(Schema):
+    topic = fields.String(required=True)
+    known_at_position = fields.Integer(allow_none=True)
+    items = fields.List(fields.Nested(HistoryEntrySchema), required=True)
+
+
+class ArticleSchema(Schema):
+    stream_id = fields.String(required=True)
+    article_id = fields.String(required=True)
+    title = _nullable_str()
+    outlet = _nullable_str()
+    url = _nullable_str()
+    published_at = _nullable_str()
+    content_hash = fields.String(required=True)
+    extractor_version = _nullable_str()
+    status = fields.String(required=True)
+    version = fields.Integer(required=True)
+    revisions = fields.Integer(required=True)
+    ingested_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+
+
+class ArticleDetailSchema(ArticleSchema):
+    claims = fields.List(fields.Nested(ClaimSchema), required=True)
+
+
+class ArticlePageSchema(Schema):
+    items = fields.List(fields.Nested(ArticleSchema), required=True)
+    total = fields.Integer(required=True)
+
+
+class IngestResultSchema(Schema):
+    stream_id = fields.String(required=True)
+    article_id = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "new, revised or unchanged"})
+    version = fields.Integer(required=True)
+    events_appended = fields.Integer(required=True)
+    claims_asserted = fields.Integer(required=True)
+    claims_retracted = fields.Integer(required=True)
+    head_position = fields.Integer(required=True)
+    claims = fields.List(fields.Nested(ClaimSchema), required=True)
+
+
+class CorrectionResultSchema(Schema):
+    claim = fields.Nested(ClaimDetailSchema, required=True)
+    event = fields.Nested(EventSchema, required=True)
+
+
+class LagSchema(Schema):
+    name = fields.String(required=True)
+    checkpoint = fields.Integer(required=True)
+    lag = fields.Integer(required=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True)
+    database = fields.String(required=True)
+    head_position = fields.Integer(required=True)
+    projections = fields.List(fields.Nested(LagSchema), required=True)
+    scheduler = fields.Dict(allow_none=True, required=True)
