@@ -1026,7 +1026,11 @@ def _is_active_use(
 ) -> bool:
     """'20 gunmen killed 30 people': a transitive cue followed by its object is not about the
     figure before it."""
-    if end - first > 1 or end >= clause_end:
+    if end >= clause_end:
+        return False
+    if tokens[end].lower in PHRASAL_PARTICLES:
+        return True  # "being held back", "shot up": another verb altogether
+    if end - first > 1:
         return False
     key = (tokens[first].lower,)
     if not any(cue.direction == "before" for cue in vocab.cues.get(key, [])):
@@ -1099,6 +1103,8 @@ def _backward_measure(
                 if measure is not None:
                     return measure, first, position + 1
                 return None  # the nearest verb governs the figure, even when it does not fit
+            if first > 0 and tokens[first - 1].lower in ("and", "or"):
+                return None  # "killed one miner and trapped 44 others": that verb governs
             break
         position -= 1
     return None
