@@ -433,7 +433,8 @@ class _Statements:
         # PostgreSQL only: arrays instead of IN lists, one index probe per stream for its head.
         self.lock = "SELECT pg_advisory_xact_lock(%s)"
         self.heads_pg = (
-            f"SELECT 1, {_SELECT_COLUMNS} FROM events WHERE event_id = ANY(%s::uuid[]) "
+            "SELECT 1, f.* FROM unnest(%s::uuid[]) AS i(id) CROSS JOIN LATERAL "
+            f"(SELECT {_SELECT_COLUMNS} FROM events e WHERE e.event_id = i.id LIMIT 1) AS f "
             f"UNION ALL SELECT 2, h.* FROM unnest(%s::text[]) AS s(id) CROSS JOIN LATERAL "
             f"(SELECT {_SELECT_COLUMNS} FROM events e WHERE e.stream_id = s.id "
             "ORDER BY e.version DESC LIMIT 1) AS h "
