@@ -29,7 +29,7 @@ import functools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 EXACT = "exact"
@@ -226,12 +226,15 @@ def window_key(claim: ClaimView) -> tuple[int, str]:
     return (1, claim.as_of) if claim.as_of else (0, "")
 
 
-def rank_key(claim: ClaimView, config: PolicyConfig) -> tuple[Any, ...]:
-    """Larger is better: the order of rules 2 and 3."""
+def rank_key(
+    claim: ClaimView, config: PolicyConfig, authority: int | None = None
+) -> tuple[Any, ...]:
+    """Larger is better: the order of rules 2 and 3. `authority` is the claim's source score
+    when the caller already knows it (`config.authority(claim)[0]`)."""
     return (
         window_key(claim),
         claim.status == "preferred",
-        config.authority(claim)[0],
+        config.authority(claim)[0] if authority is None else authority,
         precision_rank(claim.qualifier),
         claim.position,
     )
@@ -246,13 +249,33 @@ def eligible_claims(claims: Iterable[ClaimView], valid_at: str | None = None) ->
     ]
 
 
+def by_window(claims: Iterable[ClaimView]) -> dict[tuple[int, str], list[ClaimView]]:
+    """Rule 2: claims grouped by window, each group in the order given."""
+    windows: dict[tuple[int, str], list[ClaimView]] = {}
+    for claim in claims:
+        windows.setdefault(window_key(claim), []).append(claim)
+    return windows
+
+
+def range_bounds(claim: ClaimView) -> tuple[float, float]:
+    """Rule 4: what a claim contributes to its window's range (its bounds, else its value)."""
+    return (
+        claim.lower if claim.lower is not None else claim.value,
+        claim.upper if claim.upper is not None else claim.value,
+    )
+
+
+def widened(claim: ClaimView, tolerance: float) -> tuple[float, float]:
+    """The claim's interval widened by `tolerance` (relative): what agreement compares."""
+    low, high = claim.interval
+    return _widen_low(low, tolerance), _widen_high(high, tolerance)
+
+
 def agree(a: ClaimView, b: ClaimView, tolerance: float) -> bool:
     """Whether two figures can both be true, allowing `tolerance` relative slack."""
-    a_low, a_high = a.interval
-    b_low, b_high = b.interval
-    return _widen_low(a_low, tolerance) <= _widen_high(b_high, tolerance) and _widen_low(
-        b_low, tolerance
-    ) <= _widen_high(a_high, tolerance)
+    a_low, a_high = widened(a, tolerance)
+    b_low, b_high = widened(b, tolerance)
+    return a_low <= b_high and b_low <= a_high
 
 
 def _widen_low(x: float, tolerance: float) -> float:
@@ -261,6 +284,17 @@ def _widen_low(x: float, tolerance: float) -> float:
 
 def _widen_high(x: float, tolerance: float) -> float:
     return x + abs(x) * tolerance if math.isfinite(x) else x
+
+
+def best_of(claims: Iterable[ClaimView], config: PolicyConfig) -> ClaimView:
+    """Rule 3: the best of a window's claims."""
+    return max(claims, key=lambda c: rank_key(c, config))
+
+
+def best_total_of(claims: Iterable[ClaimView], config: PolicyConfig) -> ClaimView | None:
+    """The best `total` claim of a window (what rule 6 compares across windows)."""
+    totals = [c for c in claims if c.kind == "total"]
+    return best_of(totals, config) if totals else None
 
 
 def decide(
@@ -272,10 +306,12 @@ def decide(
     eligible = eligible_claims(claims, valid_at)
     if not eligible:
         return FigureDecision(best=None)
-    best = max(eligible, key=lambda c: rank_key(c, config))
-    window = [c for c in eligible if window_key(c) == window_key(best)]
-    lows = [c.lower if c.lower is not None else c.value for c in window]
-    highs = [c.upper if c.upper is not None else c.value for c in window]
+    windows = by_window(eligible)
+    # The first part of every claim's rank is its window: the best claim is in the latest one.
+    latest = max(windows)
+    window = windows[latest]
+    best = best_of(window, config)
+    bounds = [range_bounds(c) for c in window]
     competing = tuple(
         sorted(
             (c for c in window if c is not best and not agree(c, best, config.conflict_tolerance)),
@@ -289,7 +325,14 @@ def decide(
             f"with {_figure(best)} by more than {config.conflict_tolerance:.0%}"
         )
     if best.kind == "total" and best.as_of:
-        conflicts.extend(_decreases(eligible, best, config))
+        earlier = {
+            key[1]: total
+            for key, claims_of_window in windows.items()
+            if key[0] == 1
+            and key < latest
+            and (total := best_total_of(claims_of_window, config)) is not None
+        }
+        conflicts.extend(_decreases(earlier, best, config))
     tier_score, tier = config.authority(best)
     explanation = (
         f"window: {best.as_of or 'undated (no dated claim)'}",
@@ -300,8 +343,8 @@ def decide(
     )
     return FigureDecision(
         best=best,
-        low=min(lows),
-        high=max(highs),
+        low=min(low for low, _ in bounds),
+        high=max(high for _, high in bounds),
         sources=len({c.source for c in eligible}),
         competing=competing,
         conflicts=tuple(conflicts),
@@ -309,21 +352,15 @@ def decide(
     )
 
 
-def _decreases(eligible: Sequence[ClaimView], best: ClaimView, config: PolicyConfig) -> list[str]:
-    """A running total that falls: an earlier window's best is above the current best."""
-    earlier: dict[str, ClaimView] = {}
-    for claim in eligible:
-        if claim.as_of and claim.as_of < (best.as_of or "") and claim.kind == "total":
-            current = earlier.get(claim.as_of)
-            if current is None or rank_key(claim, config) > rank_key(current, config):
-                earlier[claim.as_of] = claim
-    _, best_high = best.interval
+def _decreases(
+    earlier: Mapping[str, ClaimView], best: ClaimView, config: PolicyConfig
+) -> list[str]:
+    """A running total that falls: an earlier window's best total is above the current best."""
+    _, best_high = widened(best, config.conflict_tolerance)
     flags = []
     for as_of, previous in sorted(earlier.items()):
-        previous_low, _ = previous.interval
-        if _widen_low(previous_low, config.conflict_tolerance) > _widen_high(
-            best_high, config.conflict_tolerance
-        ):
+        previous_low, _ = widened(previous, config.conflict_tolerance)
+        if previous_low > best_high:
             flags.append(
                 f"total went down: {_figure(previous)} as of {as_of}, "
                 f"then {_figure(best)} as of {best.as_of}"
@@ -342,9 +379,14 @@ def _figure(claim: ClaimView) -> str:
 
 def figure_summary(decision: FigureDecision) -> dict[str, Any] | None:
     """What the figure history records: the best figure and its range (None: no figure)."""
-    best = decision.best
-    if best is None:
+    if decision.best is None:
         return None
+    return summary_of(decision.best, decision.low, decision.high, decision.conflict)
+
+
+def summary_of(
+    best: ClaimView, low: float | None, high: float | None, conflict: bool
+) -> dict[str, Any]:
     return {
         "claim_id": best.claim_id,
         "value": best.value,
@@ -353,8 +395,239 @@ def figure_summary(decision: FigureDecision) -> dict[str, Any] | None:
         "qualifier": best.qualifier,
         "unit": best.unit,
         "as_of": best.as_of,
-        "low": decision.low,
-        "high": decision.high,
+        "low": low,
+        "high": high,
         "source": best.attributed_to or best.outlet,
-        "conflict": decision.conflict,
+        "conflict": conflict,
     }
+
+
+# --- the same decision, kept up to date one claim at a time ----------------------------------
+
+
+class _Entry:
+    """A claim with what the rules compare, computed once."""
+
+    __slots__ = ("high", "low", "rank", "source", "total", "view", "wh", "wl")
+
+    def __init__(self, view: ClaimView, config: PolicyConfig, authority: int) -> None:
+        self.view = view
+        self.rank = rank_key(view, config, authority)
+        self.low, self.high = range_bounds(view)
+        self.wl, self.wh = widened(view, config.conflict_tolerance)
+        self.source = view.source
+        self.total = view.kind == "total"
+
+
+class _Window:
+    """One window's eligible claims and their aggregates (best, best total, range, spread)."""
+
+    __slots__ = ("best", "best_total", "entries", "high", "low", "max_wl", "min_wh")
+
+    def __init__(self, entry: _Entry) -> None:
+        self.entries = {entry.view.claim_id: entry}
+        self.best = entry
+        self.best_total = entry if entry.total else None
+        self.low, self.high = entry.low, entry.high
+        self.max_wl, self.min_wh = entry.wl, entry.wh
+
+    def add(self, entry: _Entry) -> None:
+        self.entries[entry.view.claim_id] = entry
+        if entry.rank > self.best.rank:
+            self.best = entry
+        if entry.total and (self.best_total is None or entry.rank > self.best_total.rank):
+            self.best_total = entry
+        self.low = min(self.low, entry.low)
+        self.high = max(self.high, entry.high)
+        self.max_wl = max(self.max_wl, entry.wl)
+        self.min_wh = min(self.min_wh, entry.wh)
+
+    def remove(self, entry: _Entry) -> None:
+        """Drop a claim (the window keeps at least one): aggregates it set are recomputed."""
+        del self.entries[entry.view.claim_id]
+        entries = self.entries.values()
+        if self.best is entry:
+            self.best = max(entries, key=lambda e: e.rank)
+        if self.best_total is entry:
+            totals = [e for e in entries if e.total]
+            self.best_total = max(totals, key=lambda e: e.rank) if totals else None
+        if (
+            entry.low == self.low
+            or entry.high == self.high
+            or entry.wl == self.max_wl
+            or entry.wh == self.min_wh
+        ):
+            self.low = min(e.low for e in entries)
+            self.high = max(e.high for e in entries)
+            self.max_wl = max(e.wl for e in entries)
+            self.min_wh = min(e.wh for e in entries)
+
+
+def _irregular(view: ClaimView) -> bool:
+    """NaN or -0.0 figures: min/max would depend on order, so `TopicFigure` defers to `decide`."""
+    return any(
+        x is not None and (x != x or (x == 0 and math.copysign(1.0, x) < 0))
+        for x in (view.value, view.lower, view.upper)
+    )
+
+
+class TopicFigure:
+    """`decide` for one topic, kept up to date as claims are added and change status.
+
+    `summary()` equals `(figure_summary(decide(claims)), decide(claims).sources)` for the
+    claims added so far (with their current status), at O(1) amortised cost per change instead
+    of O(claims). How, rule by rule, with the same helpers `decide` uses:
+
+    - rules 1–3: eligible claims sit in per-window groups, each with its best claim
+      (`rank_key`); the best overall is the best of the latest window.
+    - rule 4: each window keeps the min/max of `range_bounds`.
+    - rule 5: a claim `c` competes with `best` iff `not agree(c, best)`, i.e. iff
+      `widened(c).low > widened(best).high or widened(best).low > widened(c).high`; so some
+      claim competes iff the window's max widened low / min widened high pass those bounds.
+      `best` itself takes part in those aggregates only harmlessly when it agrees with itself;
+      when it does not (a lower bound above the upper one) the window is scanned instead.
+    - rule 6: the flag is raised iff the max over earlier dated windows of their best total's
+      widened low is above the best's widened high (cached; recomputed when it may have fallen).
+    - sources: a count per source of eligible claims.
+
+    Removing a claim recomputes only the aggregates it determined. Claims must have distinct
+    positions, as claims in the log do (one per ClaimAsserted event); a duplicate position, a
+    NaN or a -0.0 makes the topic fall back to `decide` over all claims, so the result stays
+    exact. `tests/unit/domain/test_topic_figure.py` checks the equality on random histories.
+    """
+
+    def __init__(self, config: PolicyConfig, authority: dict[str | None, int] | None = None):
+        self.config = config
+        # attributed_to -> authority score; may be shared by every topic of one policy.
+        self._authority = {} if authority is None else authority
+        self.claims: dict[str, ClaimView] = {}
+        self._entries: dict[str, _Entry] = {}
+        self._windows: dict[tuple[int, str], _Window] = {}
+        self._sources: dict[str, int] = {}
+        self._positions: set[int] = set()
+        self._latest: tuple[int, str] | None = None
+        self._earlier: float | None = None  # max earlier best-total widened low; None: unknown
+        self._exact = False  # fall back to `decide`
+
+    def __len__(self) -> int:
+        return len(self.claims)
+
+    def add(self, view: ClaimView) -> bool:
+        """Add a claim (any status); False if its id is known already (nothing changes)."""
+        if view.claim_id in self.claims:
+            return False
+        self.claims[view.claim_id] = view
+        if view.position in self._positions or _irregular(view):
+            self._exact = True
+        self._positions.add(view.position)
+        if view.status not in INELIGIBLE_STATUSES:
+            self._insert(view)
+        return True
+
+    def set_status(self, claim_id: str, status: str) -> ClaimView:
+        """Change a known claim's status; the claim as it is now."""
+        view = self.claims[claim_id]
+        if view.status == status:
+            return view
+        changed = replace(view, status=status)
+        self.claims[claim_id] = changed
+        if view.status not in INELIGIBLE_STATUSES:
+            self._remove(claim_id)
+        if status not in INELIGIBLE_STATUSES:
+            self._insert(changed)
+        return changed
+
+    def summary(self) -> tuple[dict[str, Any] | None, int]:
+        """(figure_summary of the decision, number of sources): exactly as `decide` says."""
+        if self._exact:
+            decision = decide(list(self.claims.values()), self.config)
+            return figure_summary(decision), decision.sources
+        if self._latest is None:
+            return None, 0
+        window = self._windows[self._latest]
+        best = window.best
+        if best.wl <= best.wh:
+            conflict = window.max_wl > best.wh or best.wl > window.min_wh
+        else:
+            conflict = any(
+                e.wl > best.wh or best.wl > e.wh for e in window.entries.values() if e is not best
+            )
+        if not conflict and best.total and self._latest[0] == 1:
+            conflict = self._earlier_max() > best.wh
+        view = best.view
+        return summary_of(view, window.low, window.high, conflict), len(self._sources)
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _entry(self, view: ClaimView) -> _Entry:
+        name = view.attributed_to
+        score = self._authority.get(name)
+        if score is None:
+            score = self._authority[name] = self.config.authority(view)[0]
+        return _Entry(view, self.config, score)
+
+    def _insert(self, view: ClaimView) -> None:
+        entry = self._entry(view)
+        self._entries[view.claim_id] = entry
+        self._sources[entry.source] = self._sources.get(entry.source, 0) + 1
+        key = entry.rank[0]
+        window = self._windows.get(key)
+        if window is None:
+            self._windows[key] = _Window(entry)
+            if self._latest is None or key > self._latest:
+                self._latest = key
+                self._earlier = None  # the previous latest window is an earlier one now
+                return
+            self._total_changed(key, None, entry.wl if entry.total else None)
+            return
+        previous = window.best_total
+        window.add(entry)
+        if window.best_total is not previous:
+            self._total_changed(key, previous.wl if previous else None, entry.wl)
+
+    def _remove(self, claim_id: str) -> None:
+        entry = self._entries.pop(claim_id)
+        count = self._sources[entry.source] - 1
+        if count:
+            self._sources[entry.source] = count
+        else:
+            del self._sources[entry.source]
+        key = entry.rank[0]
+        window = self._windows[key]
+        previous = window.best_total
+        if len(window.entries) == 1:
+            del self._windows[key]
+            if key == self._latest:
+                self._latest = max(self._windows) if self._windows else None
+                self._earlier = None
+            else:
+                self._total_changed(key, previous.wl if previous else None, None)
+            return
+        window.remove(entry)
+        if window.best_total is not previous:
+            current = window.best_total
+            self._total_changed(
+                key, previous.wl if previous else None, current.wl if current else None
+            )
+
+    def _total_changed(self, key: tuple[int, str], old: float | None, new: float | None) -> None:
+        """A window's best total changed: keep the earlier windows' max up to date."""
+        if self._earlier is None or key[0] == 0 or key == self._latest:
+            return
+        new_value = -math.inf if new is None else new
+        if new_value >= self._earlier:
+            self._earlier = new_value
+        elif old is not None and old >= self._earlier:
+            self._earlier = None  # the max may have fallen: recompute when needed
+
+    def _earlier_max(self) -> float:
+        if self._earlier is None:
+            self._earlier = max(
+                (
+                    w.best_total.wl
+                    for key, w in self._windows.items()
+                    if key[0] == 1 and key != self._latest and w.best_total is not None
+                ),
+                default=-math.inf,
+            )
+        return self._earlier
