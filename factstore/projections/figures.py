@@ -2,24 +2,29 @@
 best figure, and the history of how each topic's figure changed.
 
 A batch is applied in memory first: the topics it touches are loaded once, every event is
-folded in order (recomputing the touched topic's decision with the pure policy after each, so
-the history sees every change), and the rows are written in bulk at the end.
+folded in order (each topic keeps a `TopicFigure`, the policy's incremental form, so the
+history sees every change at O(1) per event however many claims the topic has), and the rows
+are written in bulk at the end.
+
+A rebuild (`rebuild`: the whole log into empty tables, one transaction) keeps every topic in
+memory across its batches: nothing is read back from the tables, claims, status changes and
+history are written batch by batch, topics once at the end.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, select
 
 from factstore.domain import catalog
-from factstore.domain.claim_status import change_of, change_reason, claim_view, status_after
+from factstore.domain.claim_status import change_of, claim_view, status_after
 from factstore.domain.events import RecordedEvent
-from factstore.domain.figures import ClaimView, PolicyConfig, decide, figure_summary
+from factstore.domain.figures import ClaimView, PolicyConfig, TopicFigure
 from factstore.projections.models import (
     claims_table,
     history_table,
@@ -42,7 +47,7 @@ _CHUNK = 500
 @dataclass(slots=True)
 class _TopicState:
     meta: dict[str, Any]
-    claims: dict[str, ClaimView]
+    figure: TopicFigure
     summary: dict[str, Any] | None
     exists: bool  # a row is already stored
     dirty: bool = False
@@ -52,8 +57,21 @@ class _TopicState:
 
 
 @dataclass(slots=True)
-class _Batch:
+class _State:
+    """What the fold knows: the loaded topics, and where each loaded claim lives."""
+
+    # True when every stored claim is loaded (a rebuild from empty tables): no reads needed.
+    complete: bool = False
     topics: dict[str, _TopicState] = field(default_factory=dict)
+    absent: set[str] = field(default_factory=set)  # topics known to have no row
+    claim_topic: dict[str, str] = field(default_factory=dict)
+    article_claims: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Rows:
+    """The rows one batch writes."""
+
     new_claims: list[dict[str, Any]] = field(default_factory=list)
     status_updates: dict[str, tuple[str, int]] = field(default_factory=dict)
     status_changes: list[dict[str, Any]] = field(default_factory=list)
@@ -64,86 +82,106 @@ class _Batch:
 
 class FiguresProjection:
     name = "figures"
+    event_types = CLAIM_EVENTS
     tables: tuple[Table, ...] = (claims_table, status_changes_table, topics_table, history_table)
 
     def __init__(self, policy: PolicyConfig | None = None) -> None:
         self.policy = policy or PolicyConfig()
+        self._authority: dict[str | None, int] = {}  # attributed_to -> score, for this policy
 
     def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
-        relevant = [e for e in events if e.type in CLAIM_EVENTS]
-        if not relevant:
-            return
-        batch = _Batch()
-        shaped = [(e, catalog.upcast(e.type, e.schema_version, e.data)) for e in relevant]
-        claim_topics = self._claim_topics(conn, shaped)
-        self._load_topics(conn, batch, set(claim_topics.values()))
+        state = _State()
+        if self._apply_batch(conn, state, events):
+            self._write_topics(conn, state)
+
+    def rebuild(self, conn: Connection, batches: Iterable[Sequence[RecordedEvent]]) -> None:
+        """Apply consecutive batches (the whole log, in order) to this projection's empty
+        tables; the caller's transaction covers them all."""
+        state = _State(complete=True)
+        for events in batches:
+            self._apply_batch(conn, state, events)
+        self._write_topics(conn, state)
+
+    def _apply_batch(
+        self, conn: Connection, state: _State, events: Sequence[RecordedEvent]
+    ) -> bool:
+        upcast = catalog.upcast
+        shaped = [
+            (e, upcast(e.type, e.schema_version, e.data)) for e in events if e.type in CLAIM_EVENTS
+        ]
+        if not shaped:
+            return False
+        if not state.complete:
+            self._load(conn, state, shaped)
+        rows = _Rows()
         for event, data in shaped:
-            self._apply_one(conn, batch, claim_topics, event, data)
-        self._write(conn, batch)
+            self._apply_one(state, rows, event, data)
+        self._write_rows(conn, rows)
+        return True
 
     # --- loading ---------------------------------------------------------------------------------
 
-    def _claim_topics(
-        self, conn: Connection, shaped: list[tuple[RecordedEvent, dict[str, Any]]]
-    ) -> dict[str, str]:
-        """claim id -> topic for every claim the batch mentions (new ones and stored ones)."""
-        topics: dict[str, str] = {}
+    def _load(
+        self, conn: Connection, state: _State, shaped: list[tuple[RecordedEvent, dict[str, Any]]]
+    ) -> None:
+        """Load every stored topic the batch touches, with all its claims."""
+        topics: set[str] = set()
         wanted: set[str] = set()
         withdrawn_streams: set[str] = set()
         for event, data in shaped:
             if event.type == catalog.CLAIM_ASSERTED:
-                topics[str(data["claim_id"])] = str(data["claim"]["topic"])
+                topics.add(str(data["claim"]["topic"]))
             elif event.type == catalog.ARTICLE_WITHDRAWN:
                 withdrawn_streams.add(event.stream_id)
-            else:
+            elif str(data["claim_id"]) not in state.claim_topic:
                 wanted.add(str(data["claim_id"]))
-        wanted -= topics.keys()
         c = claims_table.c
         for ids in _chunks(sorted(wanted)):
-            query = select(c.claim_id, c.topic).where(c.claim_id.in_(ids))
-            # (A Result has .keys(): dict.update would treat it as a mapping.)
-            topics.update((claim_id, topic) for claim_id, topic in conn.execute(query))
+            query = select(c.topic).where(c.claim_id.in_(ids))
+            topics.update(topic for (topic,) in conn.execute(query))
         for streams in _chunks(sorted(withdrawn_streams)):
-            query = select(c.claim_id, c.topic).where(c.stream_id.in_(streams))
-            topics.update((claim_id, topic) for claim_id, topic in conn.execute(query))
+            query = select(c.topic).where(c.stream_id.in_(streams))
+            topics.update(topic for (topic,) in conn.execute(query))
         # Claims asserted earlier in this batch for withdrawn streams are found while folding.
-        return topics
+        self._load_topics(conn, state, topics - state.topics.keys() - state.absent)
 
-    def _load_topics(self, conn: Connection, batch: _Batch, topics: set[str]) -> None:
+    def _load_topics(self, conn: Connection, state: _State, topics: set[str]) -> None:
         c, t = claims_table.c, topics_table.c
-        for chunk in _chunks(sorted(topics - batch.topics.keys())):
+        for chunk in _chunks(sorted(topics)):
             for row in conn.execute(select(topics_table).where(t.topic.in_(chunk))).mappings():
-                batch.topics[row["topic"]] = _TopicState(
+                state.topics[row["topic"]] = _TopicState(
                     meta=_meta(row),
-                    claims={},
+                    figure=TopicFigure(self.policy, self._authority),
                     summary=_stored_summary(row),
                     exists=True,
                     updated_position=row["updated_position"],
                     updated_at=row["updated_at"],
                     decision_sources=row["sources"],
                 )
-            for row in conn.execute(select(claims_table).where(c.topic.in_(chunk))).mappings():
-                state = batch.topics[row["topic"]]
-                state.claims[row["claim_id"]] = claim_view_from_row(row)
+            query = select(claims_table).where(c.topic.in_(chunk)).order_by(c.asserted_position)
+            for row in conn.execute(query).mappings():
+                self._register(state, state.topics[row["topic"]], claim_view_from_row(row))
+            state.absent.update(topic for topic in chunk if topic not in state.topics)
+
+    @staticmethod
+    def _register(state: _State, topic: _TopicState, view: ClaimView) -> bool:
+        if not topic.figure.add(view):
+            return False
+        state.claim_topic[view.claim_id] = view.topic
+        state.article_claims.setdefault(view.article_id, []).append(view.claim_id)
+        return True
 
     # --- folding ---------------------------------------------------------------------------------
 
     def _apply_one(
-        self,
-        conn: Connection,
-        batch: _Batch,
-        claim_topics: dict[str, str],
-        event: RecordedEvent,
-        data: dict[str, Any],
+        self, state: _State, rows: _Rows, event: RecordedEvent, data: dict[str, Any]
     ) -> None:
         if event.type == catalog.CLAIM_ASSERTED:
             view = claim_view(data, event.position)
-            if view.topic not in batch.topics:
-                self._load_topics(conn, batch, {view.topic})
-            state = batch.topics.get(view.topic)
-            if state is None:
+            topic = state.topics.get(view.topic)
+            if topic is None:
                 claim = data["claim"]
-                state = _TopicState(
+                topic = _TopicState(
                     meta={
                         "measure": claim["measure"],
                         "subject": claim["subject"],
@@ -151,72 +189,66 @@ class FiguresProjection:
                         "kind": claim["kind"],
                         "unit": claim["unit"],
                     },
-                    claims={},
+                    figure=TopicFigure(self.policy, self._authority),
                     summary=None,
                     exists=False,
                 )
-                batch.topics[view.topic] = state
-            if view.claim_id in state.claims:
+                state.topics[view.topic] = topic
+                state.absent.discard(view.topic)
+            if not self._register(state, topic, view):
                 return  # asserted already (a re-extraction that found the same claim)
-            state.claims[view.claim_id] = view
-            batch.new_claims.append(_claim_row(view, data, event))
-            self._recompute(batch, state, view.topic, event, view.claim_id, None)
+            rows.new_claims.append(_claim_row(view, data, event))
+            self._recompute(rows, topic, view.topic, event, view.claim_id, None)
             return
 
         if event.type == catalog.ARTICLE_WITHDRAWN:
-            article_id = data["article_id"]
-            targets = [
-                (claim_id, topic)
-                for topic, state in batch.topics.items()
-                for claim_id, view in state.claims.items()
-                if view.article_id == article_id
-            ]
+            claim_ids = state.article_claims.get(data["article_id"], ())
+            located = [(claim_id, state.claim_topic[claim_id]) for claim_id in claim_ids]
+            # In log order, whatever order the claims were loaded in.
+            located.sort(key=lambda ct: state.topics[ct[1]].figure.claims[ct[0]].position)
         else:
             claim_id = str(data["claim_id"])
-            topic = claim_topics.get(claim_id)
-            if topic is None:
+            where = state.claim_topic.get(claim_id)
+            if where is None:
                 return  # names a claim that was never asserted: nothing to change
-            targets = [(claim_id, topic)]
+            located = [(claim_id, where)]
         change = change_of(event.type, data)
-        for claim_id, topic in targets:
-            state = batch.topics[topic]
-            known = state.claims.get(claim_id)
-            if known is None:
-                continue
+        for claim_id, name in located:
+            topic = state.topics[name]
+            known = topic.figure.claims[claim_id]
             status = status_after(known.status, change)
             if status == known.status:
                 continue
-            state.claims[claim_id] = replace(known, status=status)
-            batch.status_updates[claim_id] = (status, event.position)
-            batch.status_changes.append(
+            topic.figure.set_status(claim_id, status)
+            rows.status_updates[claim_id] = (status, event.position)
+            rows.status_changes.append(
                 {
                     "claim_id": claim_id,
-                    "topic": topic,
+                    "topic": name,
                     "position": event.position,
                     "recorded_at": event.recorded_at,
                     "status": status,
                     "event_type": event.type,
-                    "reason": change_reason(data),
+                    "reason": data.get("reason"),
                     "actor": event.metadata.get("actor"),
                 }
             )
-            self._recompute(batch, state, topic, event, claim_id, change_reason(data))
+            self._recompute(rows, topic, name, event, claim_id, data.get("reason"))
 
     def _recompute(
         self,
-        batch: _Batch,
+        rows: _Rows,
         state: _TopicState,
         topic: str,
         event: RecordedEvent,
         claim_id: str,
         reason: str | None,
     ) -> None:
-        decision = decide(list(state.claims.values()), self.policy)
-        summary = figure_summary(decision)
+        summary, sources = state.figure.summary()
         state.dirty = True
         state.updated_position = event.position
         state.updated_at = event.recorded_at
-        state.decision_sources = decision.sources
+        state.decision_sources = sources
         if _figure_key(summary) == _figure_key(state.summary):
             state.summary = summary  # same figure, perhaps now backed by another claim
             return
@@ -233,31 +265,31 @@ class FiguresProjection:
             "cause_detail": detail or None,
             "before_json": None if state.summary is None else canonical_json(state.summary),
             "after_json": None if summary is None else canonical_json(summary),
-            "conflict": decision.conflict,
+            "conflict": bool(summary and summary["conflict"]),
         }
-        previous = batch.last_change.get(topic)
+        previous = rows.last_change.get(topic)
         if causation and previous is not None and previous[1] == causation:
             # One append (e.g. a revision's retraction and new claim) is one change: readers
             # never saw the state between its events.
-            merged = batch.history[previous[0]] or row
+            merged = rows.history[previous[0]] or row
             details = [d for d in (merged["cause_detail"], row["cause_detail"]) if d]
             row["before_json"] = merged["before_json"]
             row["cause_detail"] = "; ".join(dict.fromkeys("; ".join(details).split("; ")))
             # A net no-change (e.g. a figure retracted and restated) leaves no row.
             unchanged = _figure_key(_loads(row["before_json"])) == _figure_key(summary)
-            batch.history[previous[0]] = None if unchanged else row
+            rows.history[previous[0]] = None if unchanged else row
         else:
-            batch.history.append(row)
+            rows.history.append(row)
             if causation:
-                batch.last_change[topic] = (len(batch.history) - 1, causation)
+                rows.last_change[topic] = (len(rows.history) - 1, causation)
         state.summary = summary
 
     # --- writing ---------------------------------------------------------------------------------
 
-    def _write(self, conn: Connection, batch: _Batch) -> None:
-        if batch.new_claims:
-            conn.execute(claims_table.insert(), batch.new_claims)
-        if batch.status_updates:
+    def _write_rows(self, conn: Connection, rows: _Rows) -> None:
+        if rows.new_claims:
+            conn.execute(claims_table.insert(), rows.new_claims)
+        if rows.status_updates:
             c = claims_table.c
             conn.execute(
                 claims_table.update()
@@ -265,18 +297,23 @@ class FiguresProjection:
                 .values(status=bindparam("b_status"), status_position=bindparam("b_position")),
                 [
                     {"b_claim_id": claim_id, "b_status": status, "b_position": position}
-                    for claim_id, (status, position) in batch.status_updates.items()
+                    for claim_id, (status, position) in rows.status_updates.items()
                 ],
             )
-        if batch.status_changes:
-            conn.execute(status_changes_table.insert(), batch.status_changes)
+        if rows.status_changes:
+            conn.execute(status_changes_table.insert(), rows.status_changes)
+        history = [row for row in rows.history if row is not None]
+        if history:
+            conn.execute(history_table.insert(), history)
+
+    def _write_topics(self, conn: Connection, state: _State) -> None:
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
-        for topic, state in batch.topics.items():
-            if not state.dirty:
+        for topic, topic_state in state.topics.items():
+            if not topic_state.dirty:
                 continue
-            row = _topic_row(topic, state)
-            (updates if state.exists else inserts).append(row)
+            row = _topic_row(topic, topic_state)
+            (updates if topic_state.exists else inserts).append(row)
         if inserts:
             conn.execute(topics_table.insert(), inserts)
         if updates:
@@ -286,9 +323,6 @@ class FiguresProjection:
                 topics_table.update().where(t.topic == bindparam("b_topic")).values(values),
                 [{f"b_{k}": v for k, v in row.items()} for row in updates],
             )
-        history = [row for row in batch.history if row is not None]
-        if history:
-            conn.execute(history_table.insert(), history)
 
 
 # What makes a figure different (which claim backs it does not, on its own).
@@ -387,7 +421,7 @@ def _topic_row(topic: str, state: _TopicState) -> dict[str, Any]:
         "low": summary.get("low"),
         "high": summary.get("high"),
         "sources": state.decision_sources,
-        "claims": len(state.claims),
+        "claims": len(state.figure),
         "conflict": bool(summary.get("conflict")),
         "summary_json": None if state.summary is None else canonical_json(state.summary),
         "updated_position": state.updated_position,

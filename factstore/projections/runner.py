@@ -5,20 +5,22 @@ transaction holds a lock per projection (PostgreSQL advisory lock; SQLite's sing
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import Connection, Table, delete, select, text
+from sqlalchemy import Connection, Table, bindparam, delete, func, select, text
 
 from factstore.domain.events import RecordedEvent
 from factstore.projections.models import checkpoints_table as cp
 from factstore.store.database import SQLITE_BEGIN
 from factstore.store.event_store import EventStore
+from factstore.store.models import events_table
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,54 @@ class Lag:
 
 def lock_key(name: str) -> int:
     return zlib.crc32(f"factstore.projection.{name}".encode())
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class _LogReader:
+    """The log up to its head at the start, in batches, on the rebuild's own connection (so the
+    batches and the checkpoint come from one snapshot). With `types`, only events of those types
+    are read: a projection that declares `event_types` ignores every other event anyway, and
+    skipping them skips decoding article texts."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        conn: Connection,
+        batch_size: int,
+        types: frozenset[str] | None,
+    ) -> None:
+        self.store = store
+        self.conn = conn
+        self.batch_size = batch_size
+        e = events_table.c
+        head = conn.execute(select(func.max(e.position))).scalar()
+        self.head = int(head or 0)
+        # Events in the log up to the head (positions have no gaps, but count to be sure).
+        count = conn.execute(select(func.count()).where(e.position <= self.head)).scalar()
+        self.covered = int(count or 0)
+        columns = [e.event_id, e.stream_id, e.version, e.position, e.type, e.schema_version]
+        columns += [e.data, e["metadata"], e.recorded_at, e.prev_hash, e.hash, e.log_hash]
+        query = select(*columns).where(e.position > bindparam("after"), e.position <= self.head)
+        if types is not None:
+            query = query.where(e.type.in_(sorted(types)))
+        self.query = query.order_by(e.position).limit(bindparam("limit"))
+
+    def batches(self) -> Iterator[list[RecordedEvent]]:
+        position = 0
+        loads = json.loads
+        while True:
+            rows = self.conn.execute(self.query, {"after": position, "limit": self.batch_size})
+            events = [
+                RecordedEvent(eid, sid, ver, pos, typ, sv, loads(data), loads(meta), _utc(at), *h)
+                for eid, sid, ver, pos, typ, sv, data, meta, at, *h in rows
+            ]
+            if not events:
+                return
+            position = events[-1].position
+            yield events
 
 
 class ProjectionRunner:
@@ -105,22 +155,27 @@ class ProjectionRunner:
 
     def rebuild(self, name: str, batch_size: int = 5000) -> int:
         """Drop the projection's rows and replay the whole log into them, in one transaction:
-        readers see the old state until the new one is complete."""
+        readers see the old state until the new one is complete. A projection with a
+        `rebuild(conn, batches)` method gets every batch in one call (it may keep state across
+        them); others get `apply` per batch. A projection with `event_types` gets only events
+        of those types. Returns the number of events in the log it covered."""
         projection = self.projections[name]
         conn = self._begin()
         try:
             self._lock(conn, name)
             for table in reversed(projection.tables):
                 conn.execute(delete(table))
-            position = 0
-            total = 0
-            while events := self.store.read_all(position, batch_size):
-                projection.apply(conn, events)
-                position = events[-1].position
-                total += len(events)
-            self.write_checkpoint(conn, name, position)
+            types = getattr(projection, "event_types", None)
+            read = _LogReader(self.store, conn, batch_size, types)
+            whole = getattr(projection, "rebuild", None)
+            if callable(whole):
+                whole(conn, read.batches())
+            else:
+                for events in read.batches():
+                    projection.apply(conn, events)
+            self.write_checkpoint(conn, name, read.head)
             conn.commit()
-            return total
+            return read.covered
         except BaseException:
             conn.rollback()
             raise
