@@ -1,0 +1,376 @@
+"""Projection benchmark: rebuild speed of the `figures` projection and as-of query latency.
+
+One command builds a realistic log from the real corpus and the seeds (see bench/projection_log.py
+for how), on SQLite (a WAL file) and on PostgreSQL, and prints a table:
+
+    .venv/bin/python bench/projection_bench.py                          # 1,000,000 events, both
+    .venv/bin/python bench/projection_bench.py --events 200000 --backend sqlite --sizes 10000
+
+The log grows in one database per backend. Each time it reaches a measured size (--sizes, and
+finally --events; it stops at the first whole batch past the size, so sizes are approximate and
+printed exactly) the run:
+
+  rebuild  times `ProjectionRunner.rebuild("figures")` over the whole log (events in the log /
+           seconds; one transaction, exactly what `factstore` runs), then `rebuild("articles")`
+           for information;
+  as-of    times `queries.topic_figure(engine, topic, known_at=p)` for --samples random points p
+           (uniform over the log so far) and topics drawn uniformly from the topics that exist at
+           p (had a claim at or before p): median and p99 in milliseconds. The database holds
+           only the log written so far, so a query can never see more than that size.
+
+Progress goes to stderr, the tables to stdout. Databases live in a temp dir (SQLite) or as
+`factstore_projbench_*` databases on --postgres-url, removed at the end unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import cProfile
+import gc
+import platform
+import pstats
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import sqlalchemy
+from sqlalchemy import func, select
+from sqlalchemy.engine import URL, make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from projection_log import LogGenerator, LogShape, extract_corpus  # noqa: E402
+
+from factstore.projections import default_runner, queries  # noqa: E402
+from factstore.projections.models import claims_table  # noqa: E402
+from factstore.store.database import create_store_engine  # noqa: E402
+from factstore.store.event_store import EventStore  # noqa: E402
+from factstore.store.schema import upgrade  # noqa: E402
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+DB_PREFIX = "factstore_projbench_"
+
+
+@dataclass
+class SizeResult:
+    backend: str
+    events: int
+    rebuild_seconds: float
+    articles_seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+    topic_claims: list[int] = field(default_factory=list)  # claims known at p, per sample
+
+    @property
+    def rebuild_rate(self) -> float:
+        return self.events / self.rebuild_seconds
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.latencies_ms)
+
+    @property
+    def p99_ms(self) -> float:
+        return percentile(self.latencies_ms, 99)
+
+
+@dataclass
+class BackendResult:
+    backend: str
+    sizes: list[SizeResult]
+    shape: LogShape
+    topics: int
+    claims_per_topic: list[int]
+    append_rate: float
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, round(q / 100 * len(ordered) + 0.5))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+# --- databases -----------------------------------------------------------------------------------
+
+
+class Databases:
+    def __init__(self, postgres_url: str, keep: bool) -> None:
+        self.keep = keep
+        self.tmp = Path(tempfile.mkdtemp(prefix="factstore-projbench-"))
+        self.admin = make_url(postgres_url).set(drivername="postgresql+psycopg")
+        self.created: list[str] = []
+
+    def fresh(self, backend: str) -> URL:
+        if backend == "sqlite":
+            return make_url(f"sqlite:///{self.tmp / 'log.db'}")
+        dbname = f"{DB_PREFIX}{int(time.time())}"
+        with psycopg.connect(self._conninfo(self.admin), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+            conn.execute(f'CREATE DATABASE "{dbname}"')
+        self.created.append(dbname)
+        return self.admin.set(database=dbname)
+
+    @staticmethod
+    def _conninfo(url: URL) -> str:
+        return psycopg.conninfo.make_conninfo(
+            host=url.host or "127.0.0.1",
+            port=url.port or 5432,
+            user=url.username or "postgres",
+            password=url.password or "",
+            dbname=url.database or "postgres",
+        )
+
+    def cleanup(self) -> None:
+        if self.keep:
+            print(f"kept: {self.tmp} {' '.join(self.created)}", file=sys.stderr)
+            return
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.created:
+            with psycopg.connect(self._conninfo(self.admin), autocommit=True) as conn:
+                for dbname in self.created:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+
+
+# --- phases --------------------------------------------------------------------------------------
+
+
+def status(text: str) -> None:
+    sys.stderr.write(f"\r  {text:<78}")
+    sys.stderr.flush()
+
+
+def grow(store: EventStore, batches: Any, target: int, written: int) -> tuple[int, float]:
+    """Append whole batches until the log holds at least `target` events."""
+    seconds = 0.0
+    last = 0.0
+    while written < target:
+        requests = next(batches)
+        start = time.perf_counter()
+        results = store.append_batch(requests)
+        seconds += time.perf_counter() - start
+        written += sum(len(r.events) for r in results)
+        if time.perf_counter() - last > 0.5:
+            last = time.perf_counter()
+            status(f"appending: {written:,}/{target:,} events")
+    status(f"appended {written:,} events")
+    sys.stderr.write("\n")
+    return written, seconds
+
+
+def topic_firsts(engine: sqlalchemy.Engine) -> tuple[list[int], list[str]]:
+    """Every topic with the position of its first claim, ordered by that position."""
+    c = claims_table.c
+    with engine.connect() as conn:
+        rows = sorted(
+            (int(first), topic)
+            for topic, first in conn.execute(
+                select(c.topic, func.min(c.asserted_position)).group_by(c.topic)
+            )
+        )
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def sample_as_of(
+    engine: sqlalchemy.Engine, head: int, samples: int, seed: int
+) -> tuple[list[float], list[int]]:
+    firsts, topics = topic_firsts(engine)
+    rng = random.Random(seed)
+    points: list[tuple[str, int]] = []
+    while len(points) < samples + 20 and topics:
+        position = rng.randint(1, head)
+        existing = bisect.bisect_right(firsts, position)
+        if existing:
+            points.append((topics[rng.randrange(existing)], position))
+    latencies: list[float] = []
+    sizes: list[int] = []
+    for number, (topic, position) in enumerate(points):
+        start = time.perf_counter()
+        document = queries.topic_figure(engine, topic, known_at=position)
+        elapsed = (time.perf_counter() - start) * 1000
+        if document is None:
+            raise RuntimeError(f"{topic} existed at {position} but has no figure document")
+        if number >= 20:  # the first 20 warm the pool and caches
+            latencies.append(elapsed)
+            sizes.append(int(document["claims"]))
+        if number % 50 == 0:
+            status(f"as-of queries: {number:,}/{len(points):,}")
+    status(f"as-of queries: {samples:,} timed")
+    sys.stderr.write("\n")
+    return latencies, sizes
+
+
+def timed_rebuild(
+    runner: Any, name: str, profile: Path | None, backend: str
+) -> tuple[int, float]:
+    gc.collect()
+    status(f"rebuilding {name}…")
+    profiler = cProfile.Profile() if profile else None
+    start = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    applied = int(runner.rebuild(name))
+    if profiler:
+        profiler.disable()
+    seconds = time.perf_counter() - start
+    status(f"rebuilt {name}: {applied:,} events in {seconds:.2f} s ({applied / seconds:,.0f}/s)")
+    sys.stderr.write("\n")
+    if profiler and profile:
+        path = profile.with_name(f"{profile.stem}-{backend}-{name}{profile.suffix or '.prof'}")
+        profiler.dump_stats(path)
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        stats.sort_stats("cumulative").print_stats(30)
+        print(f"  profile written to {path}", file=sys.stderr)
+    return applied, seconds
+
+
+def run_backend(backend: str, args: argparse.Namespace, dbs: Databases) -> BackendResult:
+    print(f"[{backend}]", file=sys.stderr)
+    url = dbs.fresh(backend)
+    engine = create_store_engine(url)
+    upgrade(engine)
+    store = EventStore(engine)
+    runner = default_runner(store)
+    generator = LogGenerator(args.articles, seed=args.seed)
+    batches = generator.batches(args.batch_streams)
+    sizes = sorted({*(s for s in args.sizes if s < args.events), args.events})
+    written, append_seconds = 0, 0.0
+    results: list[SizeResult] = []
+    try:
+        for size in sizes:
+            written, seconds = grow(store, batches, size, written)
+            append_seconds += seconds
+            head = store.head_position()
+            final = size == sizes[-1]
+            applied, rebuild_s = timed_rebuild(
+                runner, "figures", args.profile if final else None, backend
+            )
+            if applied != head:
+                raise RuntimeError(f"rebuild applied {applied} events, log holds {head}")
+            _, articles_s = timed_rebuild(runner, "articles", None, backend)
+            latencies, topic_sizes = sample_as_of(engine, head, args.samples, args.seed + size)
+            results.append(SizeResult(backend, head, rebuild_s, articles_s, latencies, topic_sizes))
+        c = claims_table.c
+        with engine.connect() as conn:
+            per_topic = sorted(
+                int(n) for (n,) in conn.execute(select(func.count()).select_from(claims_table).group_by(c.topic))
+            )
+        return BackendResult(
+            backend,
+            results,
+            generator.shape,
+            len(per_topic),
+            per_topic,
+            written / append_seconds,
+        )
+    finally:
+        engine.dispose()
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def machine_info(args: argparse.Namespace) -> list[str]:
+    lines = [
+        f"machine: {platform.machine()}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
+        f"psycopg {psycopg.__version__}, SQLite {sqlite3.sqlite_version}",
+    ]
+    if args.backend in ("postgresql", "both"):
+        with psycopg.connect(Databases._conninfo(make_url(args.postgres_url))) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+            lines[0] += f", PostgreSQL {row[0] if row else '?'}"
+    return lines
+
+
+def report(results: Sequence[BackendResult], args: argparse.Namespace) -> str:
+    out = [*machine_info(args), ""]
+    shape = results[0]
+    per_topic = shape.claims_per_topic
+    out.append(
+        f"log shape (seed {args.seed}, {shape.shape.events:,} events, "
+        f"{shape.shape.editions:,} editions):"
+    )
+    for event_type, count in sorted(shape.shape.events_by_type.items(), key=lambda kv: -kv[1]):
+        out.append(f"  {event_type:<18} {count:>10,}")
+    ops = ", ".join(f"{k} {v:,}" for k, v in sorted(shape.shape.operations.items()))
+    out.append(f"  appends: {ops}")
+    out.append(
+        f"  topics: {shape.topics:,}; claims per topic: max {per_topic[-1]:,}, "
+        f"p99 {percentile(per_topic, 99):,}, p90 {percentile(per_topic, 90):,}, "
+        f"median {statistics.median(per_topic):,.0f}; top 5: "
+        f"{', '.join(f'{n:,}' for n in per_topic[-5:][::-1])}"
+    )
+    out.append("")
+    header = (
+        "| backend    |    events | figures rebuild s | events/s | articles rebuild s "
+        "| as-of median ms | as-of p99 ms | claims/topic queried (median, p99) |"
+    )
+    out.append(header)
+    out.append("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
+    for backend in results:
+        for r in backend.sizes:
+            out.append(
+                f"| {r.backend:<10} | {r.events:>9,} | {r.rebuild_seconds:>17.2f} | "
+                f"{r.rebuild_rate:>8,.0f} | {r.articles_seconds:>18.2f} | {r.median_ms:>15.2f} | "
+                f"{r.p99_ms:>12.2f} | {statistics.median(r.topic_claims):>10,.0f}, "
+                f"{percentile(r.topic_claims, 99):>6,}"
+                f"{'':>16} |"
+            )
+    out.append("")
+    out.append("targets:")
+    for backend in results:
+        final = backend.sizes[-1]
+        met = final.rebuild_rate >= 50_000 and final.events >= 1_000_000
+        out.append(
+            f"  {backend.backend}: rebuild {final.rebuild_rate:,.0f} events/s over "
+            f"{final.events:,} events (≥ 50,000 over ≥ 1,000,000: {'met' if met else 'MISSED'})"
+        )
+        if len(backend.sizes) > 1:
+            for label, attr in (("median", "median_ms"), ("p99", "p99_ms")):
+                values = [getattr(r, attr) for r in backend.sizes]
+                ratio = max(values) / min(values)
+                out.append(
+                    f"  {backend.backend}: as-of {label} max/min across sizes {ratio:.2f} "
+                    f"(≤ 2: {'met' if ratio <= 2 else 'MISSED'})"
+                )
+        out.append(f"  {backend.backend}: (log written at {backend.append_rate:,.0f} events/s)")
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--sizes", default="10000,100000", help="as-of sizes below --events")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
+    parser.add_argument("--samples", type=int, default=500, help="as-of queries per size")
+    parser.add_argument("--seed", type=int, default=2016)
+    parser.add_argument("--batch-streams", type=int, default=500, help="streams per append")
+    parser.add_argument("--articles-limit", type=int, help="extract only the first N articles")
+    parser.add_argument("--profile", type=Path, help="cProfile the final rebuild into PATH")
+    parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    args = parser.parse_args(argv)
+    args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    args.articles = extract_corpus(limit=args.articles_limit)
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    dbs = Databases(args.postgres_url, args.keep)
+    try:
+        results = [run_backend(backend, args, dbs) for backend in backends]
+    finally:
+        dbs.cleanup()
+    print(report(results, args))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
