@@ -11,8 +11,8 @@ finally --events; it stops at the first whole batch past the size, so sizes are 
 printed exactly) the run:
 
   rebuild  times `ProjectionRunner.rebuild("figures")` over the whole log (events in the log /
-           seconds; one transaction, exactly what `factstore` runs), then `rebuild("articles")`
-           for information;
+           seconds; one transaction, exactly what `factstore` runs), and with --articles
+           `rebuild("articles")` for information;
   as-of    times `queries.topic_figure(engine, topic, known_at=p)` for --samples random points p
            (uniform over the log so far) and topics drawn uniformly from the topics that exist at
            p (had a claim at or before p): median and p99 in milliseconds. The database holds
@@ -28,6 +28,7 @@ import argparse
 import bisect
 import cProfile
 import gc
+import math
 import platform
 import pstats
 import random
@@ -49,13 +50,13 @@ from sqlalchemy.engine import URL, make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from projection_log import LogGenerator, LogShape, extract_corpus  # noqa: E402
+from projection_log import LogGenerator, LogShape, extract_corpus
 
-from factstore.projections import default_runner, queries  # noqa: E402
-from factstore.projections.models import claims_table  # noqa: E402
-from factstore.store.database import create_store_engine  # noqa: E402
-from factstore.store.event_store import EventStore  # noqa: E402
-from factstore.store.schema import upgrade  # noqa: E402
+from factstore.projections import default_runner, queries
+from factstore.projections.models import claims_table
+from factstore.store.database import create_store_engine
+from factstore.store.event_store import EventStore
+from factstore.store.schema import upgrade
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DB_PREFIX = "factstore_projbench_"
@@ -209,9 +210,7 @@ def sample_as_of(
     return latencies, sizes
 
 
-def timed_rebuild(
-    runner: Any, name: str, profile: Path | None, backend: str
-) -> tuple[int, float]:
+def timed_rebuild(runner: Any, name: str, profile: Path | None, backend: str) -> tuple[int, float]:
     gc.collect()
     status(f"rebuilding {name}…")
     profiler = cProfile.Profile() if profile else None
@@ -256,14 +255,15 @@ def run_backend(backend: str, args: argparse.Namespace, dbs: Databases) -> Backe
             )
             if applied != head:
                 raise RuntimeError(f"rebuild applied {applied} events, log holds {head}")
-            _, articles_s = timed_rebuild(runner, "articles", None, backend)
+            articles_s = (
+                timed_rebuild(runner, "articles", None, backend)[1] if args.articles else math.nan
+            )
             latencies, topic_sizes = sample_as_of(engine, head, args.samples, args.seed + size)
             results.append(SizeResult(backend, head, rebuild_s, articles_s, latencies, topic_sizes))
         c = claims_table.c
+        count = select(func.count()).select_from(claims_table).group_by(c.topic)
         with engine.connect() as conn:
-            per_topic = sorted(
-                int(n) for (n,) in conn.execute(select(func.count()).select_from(claims_table).group_by(c.topic))
-            )
+            per_topic = sorted(int(n) for (n,) in conn.execute(count))
         return BackendResult(
             backend,
             results,
@@ -358,6 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-streams", type=int, default=500, help="streams per append")
     parser.add_argument("--articles-limit", type=int, help="extract only the first N articles")
     parser.add_argument("--profile", type=Path, help="cProfile the final rebuild into PATH")
+    parser.add_argument("--articles", action="store_true", help="also time rebuild(articles)")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     args = parser.parse_args(argv)
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]

@@ -14,6 +14,7 @@ history are written batch by batch, topics once at the end.
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +51,7 @@ class _TopicState:
     figure: TopicFigure
     summary: dict[str, Any] | None
     exists: bool  # a row is already stored
+    summary_json: str | None = None  # canonical_json(summary), encoded once per change
     dirty: bool = False
     updated_position: int = 0
     updated_at: datetime | None = None
@@ -154,6 +156,7 @@ class FiguresProjection:
                     figure=TopicFigure(self.policy, self._authority),
                     summary=_stored_summary(row),
                     exists=True,
+                    summary_json=row["summary_json"],
                     updated_position=row["updated_position"],
                     updated_at=row["updated_at"],
                     decision_sources=row["sources"],
@@ -250,8 +253,11 @@ class FiguresProjection:
         state.updated_at = event.recorded_at
         state.decision_sources = sources
         if _figure_key(summary) == _figure_key(state.summary):
-            state.summary = summary  # same figure, perhaps now backed by another claim
+            if summary != state.summary:  # same figure, perhaps now backed by another claim
+                state.summary = summary
+                state.summary_json = None if summary is None else canonical_json(summary)
             return
+        after_json = None if summary is None else canonical_json(summary)
         causation = event.metadata.get("causation_id")
         cause = event.metadata.get("causation_type")
         detail = "; ".join(p for p in (reason, f"caused by {cause}" if cause else None) if p)
@@ -263,8 +269,8 @@ class FiguresProjection:
             "cause_event_id": str(event.event_id),
             "cause_claim_id": claim_id,
             "cause_detail": detail or None,
-            "before_json": None if state.summary is None else canonical_json(state.summary),
-            "after_json": None if summary is None else canonical_json(summary),
+            "before_json": state.summary_json,
+            "after_json": after_json,
             "conflict": bool(summary and summary["conflict"]),
         }
         previous = rows.last_change.get(topic)
@@ -283,6 +289,7 @@ class FiguresProjection:
             if causation:
                 rows.last_change[topic] = (len(rows.history) - 1, causation)
         state.summary = summary
+        state.summary_json = after_json
 
     # --- writing ---------------------------------------------------------------------------------
 
@@ -339,8 +346,11 @@ _FIGURE_FIELDS = (
 )
 
 
+_figure_fields = operator.itemgetter(*_FIGURE_FIELDS)
+
+
 def _figure_key(summary: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
-    return None if summary is None else tuple(summary.get(k) for k in _FIGURE_FIELDS)
+    return None if summary is None else tuple(_figure_fields(summary))
 
 
 def _loads(text: str | None) -> dict[str, Any] | None:
@@ -423,7 +433,7 @@ def _topic_row(topic: str, state: _TopicState) -> dict[str, Any]:
         "sources": state.decision_sources,
         "claims": len(state.figure),
         "conflict": bool(summary.get("conflict")),
-        "summary_json": None if state.summary is None else canonical_json(state.summary),
+        "summary_json": state.summary_json,
         "updated_position": state.updated_position,
         "updated_at": state.updated_at,
     }
