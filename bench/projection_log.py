@@ -274,9 +274,7 @@ class LogGenerator:
         state = article_stream.ArticleState(stream_id)
         planned = article_stream.plan(state, reading, self.metadata)
         self._add(requests, stream_id, state, planned.events, "edition")
-        return _Edition(
-            stream_id, source, reading, article_stream.advance(state, planned.events)
-        )
+        return _Edition(stream_id, source, reading, article_stream.advance(state, planned.events))
 
     def _vary(self, claim: Claim, days: int) -> Claim:
         rng = self.rng
