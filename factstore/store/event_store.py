@@ -24,7 +24,12 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from factstore.domain.events import ExpectedVersion, NewEvent, RecordedEvent, StreamState
 from factstore.store.database import backend_name
-from factstore.store.errors import EventIdReused, InvalidEvent, WrongExpectedVersion
+from factstore.store.errors import (
+    EventIdReused,
+    InvalidEvent,
+    StoreError,
+    WrongExpectedVersion,
+)
 from factstore.store.hashing import (
     GENESIS_HASH,
     canonical_json,
@@ -39,6 +44,11 @@ from factstore.store.models import events_table as ev
 APPEND_LOCK_KEY = 0x46_61_63_74  # "Fact"
 # Keeps IN (...) lists well under every backend's bound-parameter limit.
 _ID_CHUNK = 500
+# After a stale guess (another writer got in between), appends this many times the normal way.
+_GUARD_BACKOFF = 32
+# Stream heads remembered for the fast path (forgotten all at once beyond this).
+_STREAM_HEADS_KEPT = 10_000
+_UNIQUE_VIOLATION = "23505"
 
 _COLUMNS = (
     ev.c.event_id,
@@ -82,6 +92,10 @@ class EventStore:
         self.engine = engine
         self.backend = backend_name(engine.url)
         self._sql = _Statements(self.backend)
+        # PostgreSQL fast path (see _append_pg). Hints only: every use is checked under the lock.
+        self._log_head_seen: tuple[int, str] | None = None
+        self._stream_heads_seen: dict[str, tuple[int, str]] = {}
+        self._guard_skip = 0
 
     # --- writing -----------------------------------------------------------------------------
 
@@ -101,39 +115,152 @@ class EventStore:
         if len(set(ids)) != len(ids):
             raise InvalidEvent("the same event id appears twice in one append")
         with self._write_transaction() as transaction:
-            return self._append_locked(transaction, encoded, ids)
+            if self.backend == "postgresql":
+                return self._append_pg(transaction, encoded, ids)
+            return self._append_sqlite(transaction, encoded, ids)
 
     def _write_transaction(self) -> _WriteTransaction:
         return _WriteTransaction(self.engine, self.backend)
 
-    def _append_locked(
+    def _append_sqlite(
         self, transaction: _WriteTransaction, requests: list[_EncodedRequest], ids: list[uuid.UUID]
     ) -> list[AppendResult]:
-        """Runs inside the write transaction; on PostgreSQL it takes the append lock itself, and
-        commits together with the insert (the transaction's own commit is then a no-op)."""
+        """Runs inside BEGIN IMMEDIATE (the append lock); the transaction commits on exit."""
         driver = transaction.driver
         stream_ids = sorted({r.stream_id for r in requests if r.events})
         with transaction.errors():
-            if self.backend == "postgresql":
-                stored, heads, (position, prev_log) = self._lock_and_read_heads_pg(
-                    driver, ids, stream_ids
-                )
-            else:
-                stored, heads, (position, prev_log) = self._read_heads_sqlite(
-                    driver, ids, stream_ids
-                )
+            stored, heads, (position, prev_log) = self._read_heads_sqlite(driver, ids, stream_ids)
             recorded_at = datetime.now(UTC)
             rows, results = self._chain(requests, stored, heads, position, prev_log, recorded_at)
-            if self.backend == "postgresql":
-                # One round trip: the rows as 12 column arrays, then COMMIT.
-                with driver.pipeline():
-                    if rows:
-                        columns = [list(column) for column in zip(*rows, strict=True)]
-                        driver.execute(self._sql.insert_unnest, columns)
-                    driver.commit()
-            elif rows:
+            if rows:
                 driver.executemany(self._sql.insert, rows)
         return results
+
+    def _append_pg(
+        self, transaction: _WriteTransaction, requests: list[_EncodedRequest], ids: list[uuid.UUID]
+    ) -> list[AppendResult]:
+        """PostgreSQL: the connection is in autocommit mode, so BEGIN and COMMIT travel in the
+        pipelines with the statements (psycopg would otherwise sync BEGIN and COMMIT on their
+        own round trips).
+
+        Fast path, one round trip: BEGIN, the append lock, an INSERT guarded by the heads this
+        store last saw, COMMIT. The guard is evaluated under the lock, so the rows go in only if
+        the log head and every stream head are still exactly what the rows were chained to; if
+        not, the INSERT writes nothing and the append takes the normal path. An event id that is
+        already stored fails the INSERT (unique index) and also sends the append the normal way,
+        where retries are recognised.
+
+        Normal path, two round trips: BEGIN + lock + one read of everything the append depends on
+        (stored ids, stream heads, log head); then INSERT + COMMIT.
+        """
+        driver = transaction.driver
+        with transaction.errors():
+            guess = self._guess_heads(requests)
+            if guess is not None:
+                results = self._append_pg_guarded(driver, requests, *guess)
+                if results is not None:
+                    return results
+            stream_ids = sorted({r.stream_id for r in requests if r.events})
+            stored, heads, (position, prev_log) = self._lock_and_read_heads_pg(
+                driver, ids, stream_ids
+            )
+            recorded_at = datetime.now(UTC)
+            rows, results = self._chain(requests, stored, heads, position, prev_log, recorded_at)
+            with driver.pipeline():
+                if rows:
+                    columns = [list(column) for column in zip(*rows, strict=True)]
+                    driver.execute(self._sql.insert_unnest, columns)
+                driver.execute("COMMIT", prepare=False)
+            self._remember_heads(rows, heads, position, prev_log)
+        return results
+
+    def _guess_heads(
+        self, requests: list[_EncodedRequest]
+    ) -> tuple[tuple[int, str], dict[str, tuple[int, str]]] | None:
+        """The heads an append would read, if this store can tell them without asking: the log
+        head it last wrote or read, and per stream either "new" (NO_STREAM) or the head it last
+        wrote (when that head agrees with the expected version). None: ask the database."""
+        if self._guard_skip:
+            self._guard_skip -= 1
+            return None
+        log_head = self._log_head_seen
+        if log_head is None:
+            return None
+        heads: dict[str, tuple[int, str]] = {}
+        for request in requests:
+            if not request.events or request.stream_id in heads:
+                return None
+            expected = request.expected_version
+            if expected is StreamState.NO_STREAM:
+                heads[request.stream_id] = (0, GENESIS_HASH)
+                continue
+            known = self._stream_heads_seen.get(request.stream_id)
+            if known is None or (expected is not StreamState.ANY and expected != known[0]):
+                return None
+            heads[request.stream_id] = known
+        return log_head, heads
+
+    def _append_pg_guarded(
+        self,
+        driver: Any,
+        requests: list[_EncodedRequest],
+        log_head: tuple[int, str],
+        guessed: dict[str, tuple[int, str]],
+    ) -> list[AppendResult] | None:
+        """The fast path: the results, or None when the guess was stale (nothing was written)."""
+        # _chain knows a new stream by its absence from heads.
+        heads = {stream_id: head for stream_id, head in guessed.items() if head[0]}
+        position, prev_log = log_head
+        recorded_at = datetime.now(UTC)
+        try:
+            rows, results = self._chain(requests, {}, heads, position, prev_log, recorded_at)
+        except StoreError:
+            return None  # the normal path decides from what is actually stored
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        stream_ids = list(guessed)
+        try:
+            with driver.pipeline():
+                driver.execute("BEGIN", prepare=False)
+                driver.execute(self._sql.lock, (APPEND_LOCK_KEY,))
+                cursor = driver.execute(
+                    self._sql.insert_guarded,
+                    (
+                        *columns,
+                        position,
+                        prev_log,
+                        stream_ids,
+                        [guessed[s][0] for s in stream_ids],
+                        [guessed[s][1] for s in stream_ids],
+                    ),
+                )
+                driver.execute("COMMIT", prepare=False)
+        except self.engine.dialect.loaded_dbapi.Error as error:
+            if getattr(error, "sqlstate", None) != _UNIQUE_VIOLATION:
+                raise
+            # Only event_id can collide (the guard checked positions and versions under the
+            # lock): a retry, or a reused id. The normal path tells which.
+            driver.rollback()
+            self._guard_skip = _GUARD_BACKOFF
+            return None
+        if cursor.rowcount != len(rows):
+            self._guard_skip = _GUARD_BACKOFF
+            return None
+        self._remember_heads(rows, heads, position, prev_log)
+        return results
+
+    def _remember_heads(
+        self,
+        rows: list[tuple[Any, ...]],
+        heads: dict[str, tuple[int, str]],
+        position: int,
+        prev_log: str,
+    ) -> None:
+        """After a commit: the heads the next append will most likely find (PostgreSQL)."""
+        self._log_head_seen = (rows[-1][0], rows[-1][11]) if rows else (position, prev_log)
+        seen = self._stream_heads_seen
+        if len(seen) + len(heads) > _STREAM_HEADS_KEPT:
+            seen.clear()
+        seen.update(heads)
 
     def _chain(
         self,
@@ -233,6 +360,7 @@ class EventStore:
         each read's snapshot is taken after the lock is held.
         """
         with driver.pipeline():
+            driver.execute("BEGIN", prepare=False)
             driver.execute(self._sql.lock, (APPEND_LOCK_KEY,))
             cursor = driver.execute(self._sql.heads_pg, (ids, stream_ids))
         # Rows: (kind, *_SELECT_COLUMNS); kind 1 = a stored event with one of these ids,
@@ -431,19 +559,35 @@ class _Statements:
             f"WHERE stream_id = {p} AND version >= {p} AND version <= {p} ORDER BY version"
         )
         # PostgreSQL only: arrays instead of IN lists, one index probe per stream for its head.
+        # Arrays go in binary (%b): psycopg's text format escapes every element with a regex,
+        # which on JSON text (full of quotes) cost more than the rest of an append.
         self.lock = "SELECT pg_advisory_xact_lock(%s)"
         self.heads_pg = (
-            "SELECT 1, f.* FROM unnest(%s::uuid[]) AS i(id) CROSS JOIN LATERAL "
+            "SELECT 1, f.* FROM unnest(%b::uuid[]) AS i(id) CROSS JOIN LATERAL "
             f"(SELECT {_SELECT_COLUMNS} FROM events e WHERE e.event_id = i.id LIMIT 1) AS f "
-            f"UNION ALL SELECT 2, h.* FROM unnest(%s::text[]) AS s(id) CROSS JOIN LATERAL "
+            f"UNION ALL SELECT 2, h.* FROM unnest(%b::text[]) AS s(id) CROSS JOIN LATERAL "
             f"(SELECT {_SELECT_COLUMNS} FROM events e WHERE e.stream_id = s.id "
             "ORDER BY e.version DESC LIMIT 1) AS h "
             f"UNION ALL (SELECT 3, {_SELECT_COLUMNS} FROM events ORDER BY position DESC LIMIT 1)"
         )
         self.insert_unnest = (
             f"INSERT INTO events ({_INSERT_COLUMNS}) SELECT * FROM unnest("
-            "%s::bigint[], %s::uuid[], %s::text[], %s::integer[], %s::text[], %s::smallint[], "
-            "%s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[], %s::text[])"
+            "%b::bigint[], %b::uuid[], %b::text[], %b::integer[], %b::text[], %b::smallint[], "
+            "%b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::text[], %b::text[])"
+        )
+        # The same rows, inserted only if the log head is (position, log_hash) and every listed
+        # stream's head is (version, hash), version 0 / GENESIS_HASH meaning "no such stream".
+        # Uncorrelated subqueries: evaluated once, each an index probe in any plan.
+        self.insert_guarded = (
+            f"{self.insert_unnest} WHERE "
+            "coalesce((SELECT max(position) FROM events), 0) = %s::bigint "
+            "AND coalesce((SELECT log_hash FROM events ORDER BY position DESC LIMIT 1), "
+            f"'{GENESIS_HASH}') = %s::text "
+            "AND NOT EXISTS (SELECT FROM unnest(%b::text[], %b::integer[], %b::text[]) "
+            "AS g(stream_id, version, hash) LEFT JOIN LATERAL (SELECT e.version, e.hash "
+            "FROM events e WHERE e.stream_id = g.stream_id ORDER BY e.version DESC LIMIT 1) AS c "
+            f"ON true WHERE coalesce(c.version, 0) <> g.version "
+            f"OR coalesce(c.hash, '{GENESIS_HASH}') <> g.hash)"
         )
 
     @staticmethod
@@ -506,23 +650,28 @@ class _WriteTransaction:
     def __enter__(self) -> _WriteTransaction:
         self._raw = self._engine.raw_connection()
         self.driver = self._raw.driver_connection
-        if self._backend == "sqlite":
-            try:
-                with self.errors():
+        try:
+            with self.errors():
+                if self._backend == "sqlite":
                     self.driver.execute("BEGIN IMMEDIATE")
-            except BaseException:
-                self._raw.close()
-                raise
+                else:
+                    # BEGIN/COMMIT are sent by the append itself, inside its pipelines.
+                    self.driver.autocommit = True
+        except BaseException:
+            self._raw.close()
+            raise
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         assert self._raw is not None
         try:
             with self.errors():
-                if exc_type is None:
+                if exc_type is not None:
+                    self.driver.rollback()  # a no-op when no transaction is open
+                elif self._backend == "sqlite":
                     self.driver.commit()
-                else:
-                    self.driver.rollback()
+                if self._backend == "postgresql":
+                    self.driver.autocommit = False  # the pool's state for everyone else
         finally:
             self._raw.close()
 
