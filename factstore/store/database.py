@@ -4,19 +4,24 @@ SQLite: WAL (readers never block the writer), foreign keys on, a busy timeout, a
 transaction control so that writers take the write lock up front (BEGIN IMMEDIATE) instead of
 failing to upgrade a read lock half-way through an append.
 PostgreSQL: psycopg 3, READ COMMITTED (the append lock relies on each statement seeing the latest
-commit).
+commit); pooled connections are pinged when they were idle, not on every checkout.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 
 from factstore.store.errors import UnsupportedDatabase
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL: a pooled connection idle for this long is pinged before it is handed out.
+PING_AFTER_IDLE_S = 1.0
+_CHECKED_IN = "factstore_checked_in"
 # Execution option a caller sets to choose how a SQLite transaction begins.
 SQLITE_BEGIN = "factstore_sqlite_begin"
 
@@ -38,11 +43,40 @@ def create_store_engine(url: str | URL, **kwargs: Any) -> Engine:
                 f"PostgreSQL is supported through psycopg 3 only ('postgresql+psycopg://…'), "
                 f"not {parsed.drivername!r}"
             )
-        kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(parsed, isolation_level="READ COMMITTED", **kwargs)
+        ping_idle = "pool_pre_ping" not in kwargs
+        engine = create_engine(parsed, isolation_level="READ COMMITTED", **kwargs)
+        if ping_idle:
+            _ping_idle_connections(engine, PING_AFTER_IDLE_S)
+        return engine
     raise UnsupportedDatabase(
         f"unsupported database {backend!r}: use sqlite:///PATH or postgresql+psycopg://…"
     )
+
+
+def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    """pool_pre_ping, but only for a connection that sat in the pool for idle_seconds or more.
+
+    Dead connections come from idleness (server restarts, idle timeouts in between); a ping on
+    every checkout costs a round trip per append on a busy writer, where the connection was in
+    use a moment ago. A failed ping makes the pool discard the connection and connect afresh.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get(_CHECKED_IN)
+        if checked_in is None or time.monotonic() - checked_in < idle_seconds:
+            return  # a new connection, or one that was working a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise DisconnectionError(str(error)) from error
+            raise
 
 
 def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
