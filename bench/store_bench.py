@@ -135,7 +135,11 @@ class Progress:
             sys.stderr.flush()
 
     def done(self, seconds: float) -> None:
-        sys.stderr.write(f"\r  {self.label:<44} {self.total:>9,} in {seconds:7.2f} s\n")
+        # The load average shows when other processes competed for the CPU during a phase.
+        sys.stderr.write(
+            f"\r  {self.label:<44} {self.total:>9,} in {seconds:7.2f} s"
+            f"  (load {os.getloadavg()[0]:.2f})\n"
+        )
         sys.stderr.flush()
 
 
@@ -683,7 +687,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print("\n".join(info), file=sys.stderr)
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    load_before = os.getloadavg()
     all_results = [run_backend(b, args, streams) for b in backends]
+    info.append(
+        "load average (1/5/15 min): "
+        f"{' '.join(f'{x:.2f}' for x in load_before)} at the start, "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end"
+    )
     print()
     print("\n".join(info))
     print()
