@@ -6,18 +6,17 @@ import json
 from typing import Any
 
 from flask import Flask, Response, request
-from flask_smorest import Api
 
 from api import docs, errors
 from api.auth import TokenTable
 from api.context import Services
 from api.resources import articles, claims, events, health, topics
+from api.spec import FactstoreApi
 from factstore.config import Settings
 from factstore.projections import default_runner
 from factstore.store.database import create_store_engine
 from factstore.store.event_store import EventStore
 
-DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_JSON_DEPTH = 64
 
 
@@ -46,14 +45,36 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
         runner=default_runner(store, settings.policy),
         tokens=TokenTable.from_env(),
     )
-    api = Api(app)
+    api = FactstoreApi(app)
     app.extensions["factstore.api"] = api
     for module in (articles, events, topics, claims, health):
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.blueprint)
     errors.register(app)  # after Api: replaces flask-smorest's JSON error handler
+    app.before_request(_check_request_line)
     app.before_request(_check_request_body)
     return app
+
+
+MAX_URL_BYTES = 65_536
+
+
+def _check_request_line() -> Response | None:
+    """Over-long URLs get a 414 and repeated query parameters a 422, as problem+json."""
+    if len(request.full_path) > MAX_URL_BYTES:
+        return errors.problem(414, "URI Too Long", f"keep the URL under {MAX_URL_BYTES} bytes")
+    repeated = sorted({key for key, values in request.args.lists() if len(values) > 1})
+    if repeated:
+        return errors.problem(
+            422,
+            "Unprocessable Content",
+            "a query parameter was given more than once",
+            errors=[
+                {"field": key, "in": "query", "message": "Given more than once."}
+                for key in repeated
+            ],
+        )
+    return None
 
 
 def _check_request_body() -> Response | None:

@@ -5,9 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from factstore.projections.queries import parse_timestamp
 
 MAX_PAGE = 1000
+MAX_POSITION = 2**62
+
+
+# No database text type stores NUL, and no article needs it.
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain NUL characters.")
+
+
+def _text(min_length: int, max_length: int, **kwargs: Any) -> fields.String:
+    return fields.String(
+        validate=[validate.Length(min=min_length, max=max_length), NO_NUL], **kwargs
+    )
 
 
 class StrictSchema(Schema):
@@ -39,13 +52,15 @@ def _nullable_number() -> Figure:
 
 
 class ArticleInSchema(StrictSchema):
-    text = fields.String(required=True, validate=validate.Length(min=1, max=2_000_000))
-    title = _nullable_str(validate=validate.Length(max=1000))
-    outlet = _nullable_str(validate=validate.Length(max=200))
+    text = _text(1, 2_000_000, required=True)
+    title = _text(0, 1000, allow_none=True)
+    outlet = _text(0, 200, allow_none=True)
     published_at = fields.Date(allow_none=True, metadata={"description": "ISO 8601 date"})
-    url = _nullable_str(validate=validate.Length(max=2000))
-    source_id = _nullable_str(
-        validate=validate.Length(min=1, max=200),
+    url = _text(0, 2000, allow_none=True)
+    source_id = _text(
+        1,
+        200,
+        allow_none=True,
         metadata={"description": "The article's stable id at its source (else the URL is used)"},
     )
 
@@ -54,11 +69,11 @@ class RankInSchema(StrictSchema):
     rank = fields.String(
         required=True, validate=validate.OneOf(["preferred", "normal", "deprecated"])
     )
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = _text(1, 2000, required=True)
 
 
 class RetractInSchema(StrictSchema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = _text(1, 2000, required=True)
 
 
 class PageArgsSchema(StrictSchema):
@@ -72,11 +87,34 @@ class ArticleListArgsSchema(PageArgsSchema):
     published_to = fields.Date(metadata={"description": "ISO date, inclusive"})
 
 
-class AsOfArgsSchema(StrictSchema):
-    known_at = fields.String(
-        validate=validate.Length(min=1, max=64),
-        metadata={"description": "Transaction time: a log position or an ISO 8601 timestamp"},
+class KnownAt(fields.Field):
+    """Transaction time: a log position, or a timestamp that means the last position by then."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        text = str(value)
+        if text.isdigit():
+            # Positions past the head mean "now"; clamp what no log will ever reach.
+            return min(int(text), MAX_POSITION)
+        moment = parse_timestamp(text) if len(text) <= 64 else None
+        if moment is None:
+            raise ValidationError("expected a log position or an ISO 8601 timestamp")
+        return moment
+
+
+def _known_at() -> KnownAt:
+    return KnownAt(
+        metadata={
+            "description": "Transaction time: a log position or an ISO 8601 timestamp",
+            "oneOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "format": "date-time"},
+            ],
+        }
     )
+
+
+class AsOfArgsSchema(StrictSchema):
+    known_at = _known_at()
     valid_at = fields.Date(metadata={"description": "Valid time: an ISO 8601 date"})
 
 
@@ -107,7 +145,7 @@ class TopicListArgsSchema(PageArgsSchema, AsOfArgsSchema):
 
 
 class HistoryArgsSchema(StrictSchema):
-    known_at = AsOfArgsSchema._declared_fields["known_at"]
+    known_at = _known_at()
 
 
 class EventsArgsSchema(StrictSchema):
@@ -116,13 +154,9 @@ class EventsArgsSchema(StrictSchema):
 
 
 class StreamEventsArgsSchema(StrictSchema):
+    # An empty range (to_version below from_version) is valid and returns no events.
     from_version = fields.Integer(load_default=1, validate=validate.Range(min=1, max=2**31))
     to_version = fields.Integer(validate=validate.Range(min=1, max=2**31))
-
-    @validates_schema
-    def _ordered(self, data: dict[str, Any], **_: Any) -> None:
-        if "to_version" in data and data["to_version"] < data["from_version"]:
-            raise ValidationError("to_version must not be below from_version", "to_version")
 
 
 # --- responses ---------------------------------------------------------------------------------
@@ -356,3 +390,20 @@ class HealthSchema(Schema):
     head_position = fields.Integer(required=True)
     projections = fields.List(fields.Nested(LagSchema), required=True)
     scheduler = fields.Dict(allow_none=True, required=True)
+
+
+class FieldErrorSchema(Schema):
+    field = fields.String(required=True)
+    in_ = fields.String(data_key="in", attribute="in", required=True)
+    message = fields.String(required=True)
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, the body of every error response."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    instance = fields.String()
+    errors = fields.List(fields.Nested(FieldErrorSchema))

@@ -388,6 +388,12 @@ def serve(context: Context, host: str, port: int, workers: int) -> None:
         "gthread",
         "--threads",
         "8",
+        # The app answers over-long URLs itself (414 as problem+json, api.app).
+        "--limit-request-line",
+        "0",
+        # Open event streams must not hold a shutdown or restart for long.
+        "--graceful-timeout",
+        "5",
         "--access-logfile",
         "-",
         "api.wsgi:app",

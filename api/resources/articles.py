@@ -14,6 +14,7 @@ from api import schemas
 from api.context import reader, writer
 from api.http import IMMUTABLE, REVALIDATE, etag_for, not_modified, with_cache
 from api.resources.events import event_document
+from api.spec import errors
 from factstore.ingest.service import ingest
 from factstore.ingest.sources import ArticleInput, article_id_for, stream_id_for
 from factstore.projections import queries
@@ -38,9 +39,7 @@ class Articles(MethodView):
     @blp.alt_response(
         200, schema=schemas.IngestResultSchema, description="Unchanged: nothing appended"
     )
-    @blp.alt_response(401, description="No valid bearer token")
-    @blp.alt_response(409, description="Another writer changed the article at the same time")
-    @blp.alt_response(422, description="Invalid fields")
+    @errors(blp, 401, 409, 422)
     def post(self, body: dict[str, Any]) -> Any:
         """Ingest one article: extract its claims and append what changed."""
         services, actor = writer()
@@ -81,6 +80,7 @@ class Articles(MethodView):
 
     @blp.arguments(schemas.ArticleListArgsSchema, location="query")
     @blp.response(200, schemas.ArticlePageSchema)
+    @errors(blp, 304)
     def get(self, args: dict[str, Any]) -> Any:
         """List articles, newest first; filter by outlet and publication date."""
         services = reader()
@@ -133,7 +133,7 @@ def _json_response(schema: Any, document: Any) -> Response:
 class ArticleEvents(MethodView):
     @blp.arguments(schemas.StreamEventsArgsSchema, location="query")
     @blp.response(200, schemas.StreamSchema)
-    @blp.alt_response(404, description="No such article")
+    @errors(blp, 304, 404)
     def get(self, args: dict[str, Any], stream_id: str) -> Any:
         """The article's event stream, with hashes and whether its chain verifies."""
         services = reader()
@@ -161,7 +161,7 @@ class ArticleEvents(MethodView):
 @blp.route("/<path:stream_id>")
 class Article(MethodView):
     @blp.response(200, schemas.ArticleDetailSchema)
-    @blp.alt_response(404, description="No such article")
+    @errors(blp, 304, 404)
     def get(self, stream_id: str) -> Any:
         """An article's current state and every claim extracted from it."""
         services = reader()

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint, abort
 from api import schemas
 from api.context import reader, writer
 from api.resources.events import event_document
+from api.spec import errors
 from factstore import corrections
 from factstore.domain.events import RecordedEvent
 from factstore.projections import queries
@@ -35,7 +36,7 @@ def _corrected(claim_id: str, action: Any) -> dict[str, Any]:
 @blp.route("/<string:claim_id>")
 class Claim(MethodView):
     @blp.response(200, schemas.ClaimDetailSchema)
-    @blp.alt_response(404, description="No such claim")
+    @errors(blp, 404)
     def get(self, claim_id: str) -> Any:
         """A claim with its provenance, the rule that produced it and its status history."""
         claim = queries.get_claim(reader().store.engine, claim_id)
@@ -48,9 +49,7 @@ class Claim(MethodView):
 class ClaimRank(MethodView):
     @blp.arguments(schemas.RankInSchema)
     @blp.response(201, schemas.CorrectionResultSchema)
-    @blp.alt_response(401, description="No valid bearer token")
-    @blp.alt_response(404, description="No such claim")
-    @blp.alt_response(409, description="The claim is retracted or withdrawn")
+    @errors(blp, 401, 404, 409)
     def post(self, body: dict[str, Any], claim_id: str) -> Any:
         """Mark a claim preferred, normal or deprecated (a ClaimRanked event, with the actor)."""
         services, actor = writer()
@@ -66,9 +65,7 @@ class ClaimRank(MethodView):
 class ClaimRetract(MethodView):
     @blp.arguments(schemas.RetractInSchema)
     @blp.response(201, schemas.CorrectionResultSchema)
-    @blp.alt_response(401, description="No valid bearer token")
-    @blp.alt_response(404, description="No such claim")
-    @blp.alt_response(409, description="The claim is already retracted or withdrawn")
+    @errors(blp, 401, 404, 409)
     def post(self, body: dict[str, Any], claim_id: str) -> Any:
         """Retract a claim (recorded as ClaimRetracted with reason `analyst` and the actor)."""
         services, actor = writer()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,9 @@ from flask_smorest import Blueprint, abort
 
 from api import schemas
 from api.context import reader
+from api.errors import problem
 from api.http import IMMUTABLE, REVALIDATE, etag_for, next_link, not_modified, with_cache
+from api.spec import errors
 from factstore.domain.events import RecordedEvent
 from factstore.store.event_store import EventStore
 from factstore.store.hashing import format_timestamp
@@ -21,7 +24,13 @@ from factstore.store.hashing import format_timestamp
 blp = Blueprint("events", __name__, url_prefix="/v1/events", description="The global event log")
 
 SSE_POLL_SECONDS = 0.5
-SSE_KEEPALIVE_SECONDS = 15.0
+# A keepalive write is also how a stream notices its client left: keep it short.
+SSE_KEEPALIVE_SECONDS = 5.0
+# Streams hold a server thread each: cap them per process and in length, so they can never
+# starve ordinary requests. Clients reconnect with Last-Event-ID (the SSE standard).
+SSE_MAX_STREAMS = 4
+SSE_MAX_SECONDS = 300.0
+_streams = threading.BoundedSemaphore(SSE_MAX_STREAMS)
 
 
 def event_document(event: RecordedEvent) -> dict[str, Any]:
@@ -45,6 +54,7 @@ def event_document(event: RecordedEvent) -> dict[str, Any]:
 class Events(MethodView):
     @blp.arguments(schemas.EventsArgsSchema, location="query")
     @blp.response(200, schemas.EventPageSchema)
+    @errors(blp, 304)
     def get(self, args: dict[str, Any]) -> Any:
         """Events after a position, in log order. Follow `Link: rel=next` (or `next_after`)."""
         services = reader()
@@ -73,7 +83,12 @@ class Events(MethodView):
 @blp.route("/stream")
 class EventStream(MethodView):
     @blp.arguments(schemas.EventsArgsSchema, location="query")
-    @blp.response(200, description="text/event-stream: one `event` per stored event")
+    @blp.response(
+        200,
+        description="One SSE `event` per stored event: id = position, data = the event",
+        content_type="text/event-stream",
+    )
+    @errors(blp, 503)
     def get(self, args: dict[str, Any]) -> Any:
         """Server-Sent Events: every event after `after` (or `Last-Event-ID`), then new ones as
         they are appended. `limit` ends the stream after that many events."""
@@ -84,7 +99,16 @@ class EventStream(MethodView):
             if not last_id.isdigit():
                 abort(422, message="Last-Event-ID must be a log position")
             after = int(last_id)
-        stream = _sse(services.store, after, args["limit"] if "limit" in request.args else None)
+        if not _streams.acquire(blocking=False):
+            return problem(
+                503,
+                "Service Unavailable",
+                "too many open event streams on this server; retry later",
+                kind="too-many-streams",
+                headers={"Retry-After": "5"},
+            )
+        limit = args["limit"] if "limit" in request.args else None
+        stream = _sse(services.store, after, limit)
         response = Response(stream_with_context(stream), mimetype="text/event-stream")
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Accel-Buffering"] = "no"
@@ -92,10 +116,17 @@ class EventStream(MethodView):
 
 
 def _sse(store: EventStore, after: int, limit: int | None) -> Iterator[str]:
+    try:
+        yield from _sse_frames(store, after, limit)
+    finally:
+        _streams.release()
+
+
+def _sse_frames(store: EventStore, after: int, limit: int | None) -> Iterator[str]:
     sent = 0
-    last_write = time.monotonic()
+    started = last_write = time.monotonic()
     yield "retry: 2000\n\n"
-    while limit is None or sent < limit:
+    while (limit is None or sent < limit) and time.monotonic() - started < SSE_MAX_SECONDS:
         page = store.read_all(after, 100 if limit is None else min(100, limit - sent))
         for event in page:
             payload = json.dumps(schemas.EventSchema().dump(event_document(event)))

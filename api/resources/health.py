@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from api import schemas
 from api.context import services
+from api.spec import errors
 
 blp = Blueprint("health", __name__, url_prefix="/v1/health", description="Service health")
 
@@ -16,7 +17,7 @@ blp = Blueprint("health", __name__, url_prefix="/v1/health", description="Servic
 @blp.route("")
 class Health(MethodView):
     @blp.response(200, schemas.HealthSchema)
-    @blp.alt_response(503, description="The database cannot be reached")
+    @errors(blp, 503)
     def get(self) -> Any:
         """Database reachability, head position, projection lags, scheduler heartbeat."""
         found = services()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from api import schemas
 from api.context import reader
 from api.http import etag_for, not_modified, with_cache
+from api.spec import errors
 from factstore.projections import queries
 from factstore.projections.models import topics_table
 
@@ -69,7 +70,7 @@ class Topics(MethodView):
 class Topic(MethodView):
     @blp.arguments(schemas.AsOfArgsSchema, location="query")
     @blp.response(200, schemas.TopicSchema)
-    @blp.alt_response(404, description="No such topic (at that point in time)")
+    @errors(blp, 304, 404)
     def get(self, args: dict[str, Any], topic: str) -> Any:
         """The best figure with its range, provenance, competing claims and why it won;
         `known_at` (a log position or timestamp) and `valid_at` (a date) travel in time."""
@@ -94,7 +95,7 @@ class Topic(MethodView):
 class TopicHistory(MethodView):
     @blp.arguments(schemas.HistoryArgsSchema, location="query")
     @blp.response(200, schemas.HistorySchema)
-    @blp.alt_response(404, description="No such topic")
+    @errors(blp, 304, 404)
     def get(self, args: dict[str, Any], topic: str) -> Any:
         """Every change of the topic's figure, oldest first, each with its cause (the event)
         and both times: when it was recorded and the date the new figure is valid for."""
@@ -117,7 +118,7 @@ class TopicHistory(MethodView):
 class TopicClaims(MethodView):
     @blp.arguments(schemas.PageArgsSchema, location="query")
     @blp.response(200, schemas.ClaimPageSchema)
-    @blp.alt_response(404, description="No such topic")
+    @errors(blp, 304, 404)
     def get(self, args: dict[str, Any], topic: str) -> Any:
         """Every claim about the topic, with its status and provenance, in log order."""
         services = reader()

@@ -69,6 +69,8 @@ def article_from_record(record: Any, *, where: str, fallback_id: str) -> Article
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
         raise SourceError(f"{where}: 'text' must be a non-empty string")
+    if any(isinstance(v, str) and "\x00" in v for v in record.values()):
+        raise SourceError(f"{where}: contains NUL characters (not text)")
     for name in ("title", "outlet", "published_at", "url", "id", "source_id"):
         value = record.get(name)
         if value is not None and not isinstance(value, str | int):
@@ -135,6 +137,8 @@ def read_file(path: Path) -> Iterator[ArticleInput]:
                 text = handle.read()
             if not text.strip():
                 raise SourceError(f"{path}: the file is empty")
+            if "\x00" in text:
+                raise SourceError(f"{path}: contains NUL bytes (not a text article)")
             yield ArticleInput(
                 article_id=article_id_for(None, None, stem), text=text, source=str(path)
             )

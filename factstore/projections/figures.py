@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, select
 
 from factstore.domain import catalog
-from factstore.domain.claim_status import change_of, claim_view, status_after
+from factstore.domain.claim_status import change_of, change_reason, claim_view, status_after
 from factstore.domain.events import RecordedEvent
 from factstore.domain.figures import ClaimView, PolicyConfig, TopicFigure
 from factstore.projections.models import (
@@ -232,11 +232,11 @@ class FiguresProjection:
                     "recorded_at": event.recorded_at,
                     "status": status,
                     "event_type": event.type,
-                    "reason": data.get("reason"),
+                    "reason": change_reason(data),
                     "actor": event.metadata.get("actor"),
                 }
             )
-            self._recompute(rows, topic, name, event, claim_id, data.get("reason"))
+            self._recompute(rows, topic, name, event, claim_id, change_reason(data))
 
     def _recompute(
         self,

@@ -11,9 +11,10 @@ The dicts returned here are the JSON the CLI prints and the API serves.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select
@@ -56,21 +57,55 @@ class AsOf:
         return {"known_at_position": self.position, "valid_at": self.valid_at}
 
 
-def resolve_as_of(conn: Connection, known_at: str | int | None, valid_at: str | None) -> AsOf:
+def resolve_as_of(
+    conn: Connection, known_at: str | int | datetime | None, valid_at: str | None
+) -> AsOf:
     return AsOf(_resolve_known_at(conn, known_at), _parse_valid_at(valid_at))
 
 
-def _resolve_known_at(conn: Connection, known_at: str | int | None) -> int | None:
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?"
+    r"([Zz]|[+-]\d{2}:?\d{2})?)?"
+)
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    """An ISO 8601 / RFC 3339 date or timestamp (UTC when no offset); None if it is not one.
+    A leap second (:60) counts as :59; digits past microseconds are dropped."""
+    match = _RFC3339.fullmatch(text.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    try:
+        zone = UTC
+        if offset and offset not in ("Z", "z"):
+            sign = 1 if offset[0] == "+" else -1
+            hours, minutes = int(offset[1:3]), int(offset[-2:])
+            zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
+        return datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            min(int(second or 0), 59),
+            int((fraction or "0")[:6].ljust(6, "0")),
+            tzinfo=zone,
+        )
+    except ValueError:
+        return None
+
+
+def _resolve_known_at(conn: Connection, known_at: str | int | datetime | None) -> int | None:
     if known_at is None or known_at == "":
         return None
-    if isinstance(known_at, int) or str(known_at).isdigit():
+    if isinstance(known_at, int) or (isinstance(known_at, str) and known_at.isdigit()):
         return int(known_at)
-    try:
-        moment = datetime.fromisoformat(str(known_at).replace("Z", "+00:00"))
-    except ValueError as error:
+    moment = known_at if isinstance(known_at, datetime) else parse_timestamp(known_at)
+    if moment is None:
         raise InvalidQuery(
             f"known_at must be a log position or an ISO 8601 timestamp, not {known_at!r}"
-        ) from error
+        )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     e = events_table.c
@@ -122,7 +157,7 @@ def topic_figure(
     engine: Engine,
     topic: str,
     *,
-    known_at: str | int | None = None,
+    known_at: str | int | datetime | None = None,
     valid_at: str | None = None,
     policy: PolicyConfig | None = None,
 ) -> dict[str, Any] | None:
@@ -220,7 +255,7 @@ def claim_document(row: RowLike, *, status: str | None = None) -> dict[str, Any]
 
 
 def topic_history(
-    engine: Engine, topic: str, *, known_at: str | int | None = None
+    engine: Engine, topic: str, *, known_at: str | int | datetime | None = None
 ) -> list[dict[str, Any]] | None:
     """Every change of the topic's figure, oldest first; None if the topic is unknown."""
     h = history_table.c
@@ -272,7 +307,7 @@ def list_topics(
     subject: str | None = None,
     place: str | None = None,
     search: str | None = None,
-    known_at: str | int | None = None,
+    known_at: str | int | datetime | None = None,
     valid_at: str | None = None,
     sort: str = "topic",
     descending: bool = False,

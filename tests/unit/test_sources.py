@@ -59,3 +59,12 @@ def test_content_hash_ignores_line_endings_and_trailing_space_only() -> None:
     assert content_hash("a \r\nb\n\n") == content_hash("a\nb")
     assert content_hash("a\nb") != content_hash("a\nc")
     assert content_hash("a", title="T") != content_hash("a")
+
+
+def test_nul_bytes_are_not_text(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("ten\x00people")
+    with pytest.raises(SourceError, match="NUL"):
+        list(read_paths([tmp_path / "a.txt"]))
+    (tmp_path / "b.jsonl").write_text(json.dumps({"text": "x", "title": "\x00"}) + "\n")
+    with pytest.raises(SourceError, match="NUL"):
+        list(read_paths([tmp_path / "b.jsonl"]))

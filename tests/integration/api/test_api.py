@@ -322,3 +322,9 @@ def test_database_down_is_503_with_retry_after(tmp_path: Any) -> None:
     body = problem_of(client.get("/v1/health"), 503)
     assert "sqlite" not in json.dumps(body).lower() and "select" not in json.dumps(body).lower()
     assert client.get("/v1/health").headers["Retry-After"] == "5"
+
+
+def test_nul_characters_are_refused(client: FlaskClient) -> None:
+    for body in ({"text": "ten\x00people"}, {"text": "ok", "title": "a\x00b"}):
+        refused = problem_of(client.post("/v1/articles", json=body, headers=AUTH), 422)
+        assert "NUL" in refused["errors"][0]["message"]
