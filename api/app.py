@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from api import docs, errors
+from api import docs, errors, idempotency
 from api.auth import TokenTable
 from api.context import Services
 from api.resources import articles, claims, events, health, topics
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     errors.register(app)  # after Api: replaces flask-smorest's JSON error handler
     app.before_request(_check_request_line)
     app.before_request(_check_request_body)
+    idempotency.register(app)
     return app
 
 

@@ -64,7 +64,7 @@ class ClaimRow(Base):
     __tablename__ = "claims"
 
     claim_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    topic: Mapped[str] = mapped_column(String(300), nullable=False, index=True)
+    topic: Mapped[str] = mapped_column(String(300), nullable=False)
     stream_id: Mapped[str] = mapped_column(String(512), nullable=False, index=True)
     article_id: Mapped[str] = mapped_column(String(512), nullable=False)
     measure: Mapped[str] = mapped_column(String(60), nullable=False, index=True)
@@ -87,6 +87,9 @@ class ClaimRow(Base):
     status_position: Mapped[int] = mapped_column(PositionType, nullable=False)
     claim_json: Mapped[str] = mapped_column(Text, nullable=False)
     article_json: Mapped[str] = mapped_column(Text, nullable=False)
+
+    # As-of reads fetch one topic's claims up to a position, in position order.
+    __table_args__ = (Index(None, "topic", "asserted_position"),)
 
 
 class ClaimStatusChange(Base):

@@ -31,7 +31,8 @@ def include_object(
 
 def target_metadata() -> MetaData:
     """Every table Alembic owns: the log and the projections' tables."""
-    import factstore.projections.models  # noqa: F401  (registers the projection tables)
+    import factstore.projections.models
+    import factstore.store.idempotency  # noqa: F401  (registers the idempotency table)
     from factstore.store.models import Base
 
     return Base.metadata

@@ -328,3 +328,22 @@ def test_nul_characters_are_refused(client: FlaskClient) -> None:
     for body in ({"text": "ten\x00people"}, {"text": "ok", "title": "a\x00b"}):
         refused = problem_of(client.post("/v1/articles", json=body, headers=AUTH), 422)
         assert "NUL" in refused["errors"][0]["message"]
+
+
+def test_idempotency_key_replays_the_first_response(client: FlaskClient) -> None:
+    body = {"text": "At least 20 people were killed in Aleppo.", "source_id": "idem-1"}
+    headers = {**AUTH, "Idempotency-Key": "req-42"}
+    first = client.post("/v1/articles", json=body, headers=headers)
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    head = client.get("/v1/health").get_json()["head_position"]
+    again = client.post("/v1/articles", json=body, headers=headers)
+    # Without the key a repeat says "unchanged" (200); with it, the first answer comes back.
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    assert client.get("/v1/health").get_json()["head_position"] == head
+    other = client.post("/v1/articles", json={**body, "text": "Five were hurt."}, headers=headers)
+    assert problem_of(other, 422)["type"].endswith("idempotency-key-reused")
+    problem_of(
+        client.post("/v1/articles", json=body, headers={**AUTH, "Idempotency-Key": " "}), 422
+    )
+    problem_of(client.post("/v1/articles", json=body, headers={"Idempotency-Key": "k"}), 401)
