@@ -18,13 +18,16 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 ## make run: set up, migrate the embedded SQLite store, ingest seeds/, serve the API.
+## A local write token is made once: its hash goes to tokens.txt, the token to .dev-token.
 run: install
 	$(BIN)/factstore db upgrade
 	$(BIN)/factstore ingest seeds
-	$(BIN)/factstore serve --host $(HOST) --port $(PORT)
+	@test -s .dev-token || $(BIN)/factstore token dev --add-to tokens.txt > .dev-token
+	@echo "write token (for Authorization: Bearer): $$(cat .dev-token)"
+	FACTSTORE_API_TOKENS_FILE=tokens.txt $(BIN)/factstore serve --host $(HOST) --port $(PORT)
 
 serve: install
-	$(BIN)/factstore serve --host $(HOST) --port $(PORT)
+	FACTSTORE_API_TOKENS_FILE=tokens.txt $(BIN)/factstore serve --host $(HOST) --port $(PORT)
 
 ## make test: set up and run the whole suite on SQLite
 ## (FACTSTORE_TEST_DATABASE_URL=postgresql+psycopg://… runs the same suite on PostgreSQL).

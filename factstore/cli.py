@@ -350,7 +350,14 @@ def _json(document: object) -> str:
 
 @main.command()
 @click.argument("actor")
-def token(actor: str) -> None:
+@click.option(
+    "--add-to",
+    "add_to",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Append the configuration line to this tokens file and print only the token.",
+)
+@one_line_errors
+def token(actor: str, add_to: Path | None) -> None:
     """Make an API token for ACTOR: prints the token (give it to the client) and the line to
     add to FACTSTORE_API_TOKENS or FACTSTORE_API_TOKENS_FILE (only the hash is stored)."""
     from factstore.tokens import hash_token, new_token
@@ -358,8 +365,15 @@ def token(actor: str) -> None:
     if ":" in actor or "," in actor or not actor.strip():
         raise CliError("an actor name must be non-empty and contain no ':' or ','")
     secret = new_token()
-    click.echo(f"token: {secret}")
-    click.echo(f"configure: {actor}:{hash_token(secret)}")
+    line = f"{actor}:{hash_token(secret)}"
+    if add_to is None:
+        click.echo(f"token: {secret}")
+        click.echo(f"configure: {line}")
+        return
+    descriptor = os.open(add_to, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+    click.echo(secret)
 
 
 # --- serving ----------------------------------------------------------------------------------
