@@ -162,3 +162,48 @@ def test_digest_catches_a_truncated_log(database_url: str, backend: str) -> None
     assert f"no longer reaches position {head}" in result.stderr
     malformed = run(database_url, "verify", "--digest", "abc@x")
     assert malformed.returncode == 1 and "not a log digest" in malformed.stderr
+
+
+def test_project_follow_tails_the_log_and_stops_on_sigterm(database_url: str) -> None:
+    import signal
+    import time
+
+    from factstore.domain.events import NewEvent
+    from factstore.ingest.service import ingest
+    from factstore.ingest.sources import read_paths
+    from factstore.store.event_store import EventStore
+
+    env = {**os.environ, "FACTSTORE_DATABASE_URL": database_url}
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "factstore.cli", "project", "--follow", "--poll", "0.1"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    engine = create_store_engine(database_url)
+    try:
+        store = EventStore(engine)
+        # Appended without an inline runner: only the follower can bring the projections up.
+        list(ingest(store, read_paths([SEEDS]), metadata={"actor": "test"}))
+        store.append("article-other", [NewEvent("SomethingElse", {"x": 1})])
+        head = store.head_position()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status = run(database_url, "project", "--status").stdout
+            if status.count(f"checkpoint {head},") == 2:
+                break
+            time.sleep(0.3)
+        else:
+            pytest.fail(f"the follower did not catch up: {status}")
+        figures = json.loads(
+            run(database_url, "figures", "--json", "--measure", "displaced").stdout
+        )
+        assert figures["total"] >= 1
+    finally:
+        follower.send_signal(signal.SIGTERM)
+        out, err = follower.communicate(timeout=30)
+        engine.dispose()
+    assert follower.returncode == 0, err
+    assert "lag 0" in out
