@@ -277,13 +277,18 @@ class FigureSchema(Schema):
     provenance = fields.Nested(ClaimSchema, required=True)
 
 
-class TopicSchema(Schema):
+class TopicKeySchema(Schema):
+    """What a topic is about: the parts of its key."""
+
     topic = fields.String(required=True)
     measure = fields.String(required=True)
     subject = fields.String(required=True)
     place = _nullable_str()
     kind = fields.String(required=True)
     unit = fields.String(required=True)
+
+
+class TopicSchema(TopicKeySchema):
     known_at_position = fields.Integer(allow_none=True)
     valid_at = _nullable_str()
     figure = fields.Nested(FigureSchema, allow_none=True, required=True)
@@ -291,13 +296,7 @@ class TopicSchema(Schema):
     claims = fields.Integer(required=True)
 
 
-class TopicSummarySchema(Schema):
-    topic = fields.String(required=True)
-    measure = fields.String(required=True)
-    subject = fields.String(required=True)
-    place = _nullable_str()
-    kind = fields.String(required=True)
-    unit = fields.String(required=True)
+class TopicSummarySchema(TopicKeySchema):
     figure = fields.Nested(FigureSummarySchema, allow_none=True, required=True)
     sources = fields.Integer(required=True)
     claims = fields.Integer(required=True)
@@ -336,13 +335,7 @@ class HistorySchema(Schema):
     items = fields.List(fields.Nested(HistoryEntrySchema), required=True)
 
 
-class ArticleSchema(Schema):
-    stream_id = fields.String(required=True)
-    article_id = fields.String(required=True)
-    title = _nullable_str()
-    outlet = _nullable_str()
-    url = _nullable_str()
-    published_at = _nullable_str()
+class ArticleSchema(ArticleRefSchema):
     content_hash = fields.String(required=True)
     extractor_version = _nullable_str()
     status = fields.String(required=True)
