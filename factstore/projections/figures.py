@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from json.scanner import make_scanner
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, select
@@ -32,6 +34,7 @@ from factstore.projections.models import (
     status_changes_table,
     topics_table,
 )
+from factstore.projections.runner import driver_errors
 from factstore.store.hashing import canonical_json
 
 CLAIM_EVENTS = frozenset(
@@ -43,6 +46,11 @@ CLAIM_EVENTS = frozenset(
     }
 )
 _CHUNK = 500
+_CLAIM_ASSERTED_V = catalog.CURRENT_SCHEMA[catalog.CLAIM_ASSERTED]
+# json's C scanner: (value, end index) of the JSON value starting at an index.
+_scan_json: Callable[[str, int], tuple[Any, int]] = make_scanner(
+    json.JSONDecoder()  # type: ignore[arg-type]
+)
 
 
 @dataclass(slots=True)
@@ -80,6 +88,8 @@ class _Rows:
     history: list[dict[str, Any] | None] = field(default_factory=list)
     # topic -> (index in `history`, causation id) of its last row in this batch
     last_change: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # position -> stored data JSON of the batch's current-schema ClaimAsserted events
+    data_json: dict[int, str] = field(default_factory=dict)
 
 
 class FiguresProjection:
@@ -98,14 +108,21 @@ class FiguresProjection:
 
     def rebuild(self, conn: Connection, batches: Iterable[Sequence[RecordedEvent]]) -> None:
         """Apply consecutive batches (the whole log, in order) to this projection's empty
-        tables; the caller's transaction covers them all."""
+        tables; the caller's transaction covers them all. Rows go to the driver directly
+        (`_BulkWriter`), the tables' secondary indexes are built once at the end."""
         state = _State(complete=True)
-        for events in batches:
-            self._apply_batch(conn, state, events)
-        self._write_topics(conn, state)
+        writer = _BulkWriter(conn)
+        with writer.indexes_deferred(self.tables):
+            for events in batches:
+                self._apply_batch(conn, state, events, writer)
+            self._write_topics(conn, state, writer)
 
     def _apply_batch(
-        self, conn: Connection, state: _State, events: Sequence[RecordedEvent]
+        self,
+        conn: Connection,
+        state: _State,
+        events: Sequence[RecordedEvent],
+        writer: _BulkWriter | None = None,
     ) -> bool:
         upcast = catalog.upcast
         shaped = [
@@ -116,9 +133,19 @@ class FiguresProjection:
         if not state.complete:
             self._load(conn, state, shaped)
         rows = _Rows()
+        texts: list[str] | None = getattr(events, "data_json", None)
+        if texts is not None:  # a rebuild's LogBatch: the stored text of each event's data
+            rows.data_json = {
+                e.position: text
+                for e, text in zip(events, texts, strict=True)
+                if e.type == catalog.CLAIM_ASSERTED and e.schema_version == _CLAIM_ASSERTED_V
+            }
         for event, data in shaped:
             self._apply_one(state, rows, event, data)
-        self._write_rows(conn, rows)
+        if writer is not None:
+            writer.write_rows(rows)
+        else:
+            self._write_rows(conn, rows)
         return True
 
     # --- loading ---------------------------------------------------------------------------------
@@ -200,7 +227,8 @@ class FiguresProjection:
                 state.absent.discard(view.topic)
             if not self._register(state, topic, view):
                 return  # asserted already (a re-extraction that found the same claim)
-            rows.new_claims.append(_claim_row(view, data, event))
+            text = rows.data_json.get(event.position)
+            rows.new_claims.append(_claim_row(view, data, event, text))
             self._recompute(rows, topic, view.topic, event, view.claim_id, None)
             return
 
@@ -313,7 +341,9 @@ class FiguresProjection:
         if history:
             conn.execute(history_table.insert(), history)
 
-    def _write_topics(self, conn: Connection, state: _State) -> None:
+    def _write_topics(
+        self, conn: Connection, state: _State, writer: _BulkWriter | None = None
+    ) -> None:
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for topic, topic_state in state.topics.items():
@@ -321,6 +351,9 @@ class FiguresProjection:
                 continue
             row = _topic_row(topic, topic_state)
             (updates if topic_state.exists else inserts).append(row)
+        if writer is not None and not updates:
+            writer.insert(topics_table, inserts)
+            return
         if inserts:
             conn.execute(topics_table.insert(), inserts)
         if updates:
@@ -330,6 +363,96 @@ class FiguresProjection:
                 topics_table.update().where(t.topic == bindparam("b_topic")).values(values),
                 [{f"b_{k}": v for k, v in row.items()} for row in updates],
             )
+
+
+class _BulkWriter:
+    """A rebuild's writes, straight to the driver connection of its transaction: precompiled
+    INSERTs through `executemany` (SQLite) or COPY (PostgreSQL), with the values SQLAlchemy would
+    have bound (SQLite stores DateTime as naive text, as SQLAlchemy does)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.sqlite = conn.dialect.name == "sqlite"
+        self._last_moment: datetime | None = None
+        self._last_text = ""
+
+    def _driver(self) -> Any:
+        return self.conn.connection.driver_connection
+
+    @contextmanager
+    def indexes_deferred(self, tables: Sequence[Table]) -> Iterator[None]:
+        """SQLite: drop the tables' secondary indexes, recreate them (same definitions) at the
+        end, in the caller's transaction: one sorted build instead of random inserts into each.
+        (PostgreSQL keeps them: dropping would lock readers out for the whole rebuild.)"""
+        import os
+
+        if not self.sqlite or os.environ.get("NOIDX"):
+            yield
+            return
+        names = [table.name for table in tables]
+        marks = ", ".join("?" for _ in names)
+        with driver_errors(self.conn):
+            cursor = self._driver().cursor()
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                f"AND tbl_name IN ({marks}) ORDER BY name",
+                names,
+            )
+            indexes: list[tuple[str, str]] = cursor.fetchall()
+            for name, _ in indexes:
+                cursor.execute(f'DROP INDEX "{name}"')
+        yield
+        with driver_errors(self.conn):
+            for _, sql in indexes:
+                cursor.execute(sql)
+
+    def _text(self, moment: datetime) -> str:
+        if moment is not self._last_moment:  # one append shares one timestamp
+            self._last_moment = moment
+            self._last_text = moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return self._last_text
+
+    def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        columns = [c.name for c in table.c if c.name in rows[0]]
+        pick = operator.itemgetter(*columns)
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        with driver_errors(self.conn):
+            if self.sqlite:
+                moments = [c for c in columns if isinstance(rows[0][c], datetime)]
+                text = self._text
+                for row in rows:
+                    for c in moments:
+                        row[c] = text(row[c])
+                marks = ", ".join("?" for _ in columns)
+                self._driver().executemany(
+                    f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})', map(pick, rows)
+                )
+                return
+            sql = f'COPY "{table.name}" ({quoted}) FROM STDIN'
+            with self._driver().cursor() as cursor, cursor.copy(sql) as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(pick(row))
+
+    def write_rows(self, rows: _Rows) -> None:
+        self.insert(claims_table, rows.new_claims)
+        if rows.status_updates:
+            mark = "?" if self.sqlite else "%s"
+            sql = (
+                f"UPDATE claims SET status = {mark}, status_position = {mark} "
+                f"WHERE claim_id = {mark}"
+            )
+            params = [(s, p, claim_id) for claim_id, (s, p) in rows.status_updates.items()]
+            with driver_errors(self.conn):
+                if self.sqlite:
+                    self._driver().executemany(sql, params)
+                else:
+                    with self._driver().cursor() as cursor:
+                        cursor.executemany(sql, params)
+        self.insert(status_changes_table, rows.status_changes)
+        self.insert(history_table, [row for row in rows.history if row is not None])
 
 
 # What makes a figure different (which claim backs it does not, on its own).
@@ -390,8 +513,30 @@ def claim_view_from_row(row: Mapping[Any, Any]) -> ClaimView:
     )
 
 
-def _claim_row(view: ClaimView, data: Mapping[str, Any], event: RecordedEvent) -> dict[str, Any]:
+def _member_texts(text: str | None) -> tuple[str, str] | None:
+    """The JSON texts of `article` and `claim` inside a ClaimAsserted event's stored data text:
+    the stored text is canonical JSON (sorted keys, no spaces), so each is exactly
+    canonical_json of that member. The C scanner finds where each ends; None if the text does
+    not start the way canonical ClaimAsserted data does."""
+    if text is None or not text.startswith('{"article":'):
+        return None
+    try:
+        _, end = _scan_json(text, 11)
+        if not text.startswith(',"claim":', end):
+            return None
+        _, claim_end = _scan_json(text, end + 9)
+    except StopIteration:
+        return None
+    return text[11:end], text[end + 9 : claim_end]
+
+
+def _claim_row(
+    view: ClaimView, data: Mapping[str, Any], event: RecordedEvent, text: str | None = None
+) -> dict[str, Any]:
     claim = data["claim"]
+    members = _member_texts(text)
+    if members is None:
+        members = canonical_json(data["article"]), canonical_json(claim)
     return {
         "claim_id": view.claim_id,
         "topic": view.topic,
@@ -414,8 +559,8 @@ def _claim_row(view: ClaimView, data: Mapping[str, Any], event: RecordedEvent) -
         "asserted_position": event.position,
         "asserted_at": event.recorded_at,
         "status_position": event.position,
-        "claim_json": canonical_json(claim),
-        "article_json": canonical_json(data["article"]),
+        "claim_json": members[1],
+        "article_json": members[0],
     }
 
 
