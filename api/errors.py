@@ -75,7 +75,10 @@ def register(app: Flask) -> None:
         data = getattr(error, "data", None) or {}
         if "messages" in data:
             extra["errors"] = _field_errors(data["messages"])
-        detail = error.description if status != 422 else "the request has invalid fields"
+        # flask-smorest's abort(…, message=…) carries the specific reason in data["message"].
+        detail = data.get("message") or error.description
+        if status == 422 and "messages" in data:
+            detail = "the request has invalid fields"
         headers = {}
         if status == 405:
             allowed = getattr(error, "valid_methods", None) or []

@@ -347,3 +347,8 @@ def test_idempotency_key_replays_the_first_response(client: FlaskClient) -> None
         client.post("/v1/articles", json=body, headers={**AUTH, "Idempotency-Key": " "}), 422
     )
     problem_of(client.post("/v1/articles", json=body, headers={"Idempotency-Key": "k"}), 401)
+
+
+def test_not_found_says_what_was_not_found(seeded_client: FlaskClient) -> None:
+    body = problem_of(seeded_client.get("/v1/topics/no.such.topic"), 404)
+    assert "no.such.topic" in body["detail"]
