@@ -5,6 +5,7 @@ for how), on SQLite (a WAL file) and on PostgreSQL, and prints a table:
 
     .venv/bin/python bench/projection_bench.py                          # 1,000,000 events, both
     .venv/bin/python bench/projection_bench.py --events 200000 --backend sqlite --sizes 10000
+    .venv/bin/python bench/projection_bench.py --rebuild-only URL --repeat 3  # a kept log
 
 The log grows in one database per backend. Each time it reaches a measured size (--sizes, and
 finally --events; it stops at the first whole batch past the size, so sizes are approximate and
@@ -276,6 +277,29 @@ def run_backend(backend: str, args: argparse.Namespace, dbs: Databases) -> Backe
         engine.dispose()
 
 
+def rebuild_only(url: str, repeat: int, profile: Path | None) -> int:
+    engine = create_store_engine(url)
+    try:
+        runner = default_runner(EventStore(engine))
+        backend = engine.dialect.name
+        print(f"{machine_info_short()}\nrebuild(figures) on {make_url(url).render_as_string()}")
+        for _ in range(repeat):
+            applied, seconds = timed_rebuild(runner, "figures", profile, backend)
+            rate = applied / seconds
+            print(f"| {backend:<10} | {applied:>9,} | {seconds:>8.2f} | {rate:>8,.0f} |")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def machine_info_short() -> str:
+    return (
+        f"machine: {platform.machine()}, Python {platform.python_version()}, "
+        f"SQLAlchemy {sqlalchemy.__version__}, psycopg {psycopg.__version__}, "
+        f"SQLite {sqlite3.sqlite_version}"
+    )
+
+
 # --- report --------------------------------------------------------------------------------------
 
 
@@ -365,7 +389,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also time rebuild(articles)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    parser.add_argument(
+        "--rebuild-only",
+        metavar="URL",
+        help="only time rebuild(figures) (--repeat times) on the log already in URL "
+        "(e.g. one kept with --keep); no log is built, no as-of queries",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="rebuilds with --rebuild-only")
     args = parser.parse_args(argv)
+    if args.rebuild_only:
+        return rebuild_only(args.rebuild_only, args.repeat, args.profile)
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     args.articles = extract_corpus(limit=args.articles_limit)
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
