@@ -31,6 +31,9 @@ SSE_KEEPALIVE_SECONDS = 5.0
 SSE_MAX_STREAMS = 4
 SSE_MAX_SECONDS = 300.0
 _streams = threading.BoundedSemaphore(SSE_MAX_STREAMS)
+# Built once per process (dumping does not mutate a schema; threads may share them).
+_EVENT_PAGE = schemas.EventPageSchema()
+_EVENT = schemas.EventSchema()
 
 
 def event_document(event: RecordedEvent) -> dict[str, Any]:
@@ -68,7 +71,7 @@ class Events(MethodView):
         cached = not_modified(etag, cache)
         if cached is not None:
             return cached
-        body = schemas.EventPageSchema().dump(
+        body = _EVENT_PAGE.dump(
             {
                 "items": [event_document(e) for e in events],
                 "next_after": next_after,
@@ -129,7 +132,7 @@ def _sse_frames(store: EventStore, after: int, limit: int | None) -> Iterator[st
     while (limit is None or sent < limit) and time.monotonic() - started < SSE_MAX_SECONDS:
         page = store.read_all(after, 100 if limit is None else min(100, limit - sent))
         for event in page:
-            payload = json.dumps(schemas.EventSchema().dump(event_document(event)))
+            payload = json.dumps(_EVENT.dump(event_document(event)))
             yield f"id: {event.position}\nevent: {event.type}\ndata: {payload}\n\n"
             after = event.position
             sent += 1

@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Response, json
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy import select
+from sqlalchemy import Connection
 
 from api import schemas
 from api.context import reader
 from api.http import etag_for, not_modified, with_cache
 from api.spec import errors
 from factstore.projections import queries
-from factstore.projections.models import topics_table
 
 blp = Blueprint("topics", __name__, url_prefix="/v1/topics", description="Figures per topic")
 
+# One instance each: a schema's fields (and nested schemas) are then built once per process, not
+# deep-copied per request. Dumping does not mutate a schema, so threads may share them.
+_TOPIC_PAGE = schemas.TopicPageSchema()
+_TOPIC = schemas.TopicSchema()
+_HISTORY = schemas.HistorySchema()
+_CLAIM_PAGE = schemas.ClaimPageSchema()
 
-def _topic_version(topic: str) -> int:
+
+def _not_found(message: str) -> NoReturn:
+    abort(404, message=message)
+    raise AssertionError("abort raises")  # flask_smorest's abort is untyped
+
+
+def _topic_version(topic: str, conn: Connection | None = None) -> int:
     """The position of the last event that changed the topic (404 when there is none)."""
-    t = topics_table.c
-    with reader().store.engine.connect() as conn:
-        position = conn.execute(select(t.updated_position).where(t.topic == topic)).scalar()
+    if conn is None:
+        with reader().store.engine.connect() as own:
+            position = queries.topic_version(own, topic)
+    else:
+        position = queries.topic_version(conn, topic)
     if position is None:
-        abort(404, message=f"no topic {topic!r}")
-    return int(position)
+        _not_found(f"no topic {topic!r}")
+    return position
 
 
 def _dump(schema: Any, document: Any, etag: str) -> Response:
@@ -63,7 +76,7 @@ class Topics(MethodView):
         )
         document = {"items": items, "total": total, **as_of.to_dict()}
         etag = etag_for("topics", services.store.head_position())
-        return _dump(schemas.TopicPageSchema(), document, etag)
+        return _dump(_TOPIC_PAGE, document, etag)
 
 
 @blp.route("/<string:topic>")
@@ -75,20 +88,21 @@ class Topic(MethodView):
         """The best figure with its range, provenance, competing claims and why it won;
         `known_at` (a log position or timestamp) and `valid_at` (a date) travel in time."""
         services = reader()
-        etag = etag_for("topic", topic, _topic_version(topic))
-        cached = not_modified(etag)
-        if cached is not None:
-            return cached
-        document = queries.topic_figure(
-            services.store.engine,
-            topic,
-            known_at=args.get("known_at"),
-            valid_at=_valid_at(args),
-            policy=services.settings.policy,
-        )
+        # One connection, and the topic row read once: it gives the version (ETag) and the
+        # topic's keys for the document.
+        with services.store.engine.connect() as conn:
+            meta = queries.topic_row(conn, topic)
+            if meta is None:
+                _not_found(f"no topic {topic!r}")
+            etag = etag_for("topic", topic, int(meta["updated_position"]))
+            cached = not_modified(etag)
+            if cached is not None:
+                return cached
+            as_of = queries.resolve_as_of(conn, args.get("known_at"), _valid_at(args))
+            document = queries.figure_for(conn, meta, as_of, services.settings.policy)
         if document is None:
             abort(404, message=f"topic {topic!r} has no claims at that point in time")
-        return _dump(schemas.TopicSchema(), document, etag)
+        return _dump(_TOPIC, document, etag)
 
 
 @blp.route("/<string:topic>/history")
@@ -100,18 +114,15 @@ class TopicHistory(MethodView):
         """Every change of the topic's figure, oldest first, each with its cause (the event)
         and both times: when it was recorded and the date the new figure is valid for."""
         services = reader()
-        etag = etag_for("history", topic, _topic_version(topic))
-        cached = not_modified(etag)
-        if cached is not None:
-            return cached
-        rows = queries.topic_history(services.store.engine, topic, known_at=args.get("known_at"))
-        if rows is None:
-            abort(404, message=f"no topic {topic!r}")
-        known_at = args.get("known_at")
         with services.store.engine.connect() as conn:
-            as_of = queries.resolve_as_of(conn, known_at, None)
+            etag = etag_for("history", topic, _topic_version(topic, conn))
+            cached = not_modified(etag)
+            if cached is not None:
+                return cached
+            as_of = queries.resolve_as_of(conn, args.get("known_at"), None)
+            rows = queries.history_for(conn, topic, as_of)
         document = {"topic": topic, "known_at_position": as_of.position, "items": rows}
-        return _dump(schemas.HistorySchema(), document, etag)
+        return _dump(_HISTORY, document, etag)
 
 
 @blp.route("/<string:topic>/claims")
@@ -129,4 +140,4 @@ class TopicClaims(MethodView):
         items, total = queries.list_claims(
             services.store.engine, topic=topic, limit=args["limit"], offset=args["offset"]
         )
-        return _dump(schemas.ClaimPageSchema(), {"items": items, "total": total}, etag)
+        return _dump(_CLAIM_PAGE, {"items": items, "total": total}, etag)

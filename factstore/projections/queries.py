@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select
+from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select
 
 from factstore.domain.claim_status import status_at
 from factstore.domain.figures import (
@@ -124,16 +124,42 @@ def _parse_valid_at(valid_at: str | None) -> str | None:
 
 # --- one topic -------------------------------------------------------------------------------
 
+# Built once: the hot read path then skips building and hashing the statement per request.
+_TOPIC_ROW = select(topics_table).where(topics_table.c.topic == bindparam("topic"))
+_TOPIC_VERSION = select(topics_table.c.updated_position).where(
+    topics_table.c.topic == bindparam("topic")
+)
+_TOPIC_CLAIMS = (
+    select(claims_table)
+    .where(claims_table.c.topic == bindparam("topic"))
+    .order_by(claims_table.c.asserted_position)
+)
+_TOPIC_HISTORY = (
+    select(history_table)
+    .where(history_table.c.topic == bindparam("topic"))
+    .order_by(history_table.c.position, history_table.c.id)
+)
+
+
+def topic_row(conn: Connection, topic: str) -> RowLike | None:
+    """The topic's row in the topics table (its keys, current summary, version); None if none."""
+    return conn.execute(_TOPIC_ROW, {"topic": topic}).mappings().first()
+
+
+def topic_version(conn: Connection, topic: str) -> int | None:
+    """The position of the last event that changed the topic; None if there is no such topic."""
+    position = conn.execute(_TOPIC_VERSION, {"topic": topic}).scalar()
+    return None if position is None else int(position)
+
 
 def topic_claims(conn: Connection, topic: str, as_of: AsOf) -> list[tuple[ClaimView, RowLike]]:
     """The topic's claims known at `as_of.position`, each with its status as of then."""
     c, s = claims_table.c, status_changes_table.c
-    query = select(claims_table).where(c.topic == topic).order_by(c.asserted_position)
-    if as_of.position is not None:
-        query = query.where(c.asserted_position <= as_of.position)
-    rows = list(conn.execute(query).mappings())
     if as_of.position is None:
+        rows = list(conn.execute(_TOPIC_CLAIMS, {"topic": topic}).mappings())
         return [(claim_view_from_row(row), row) for row in rows]
+    query = _TOPIC_CLAIMS.where(c.asserted_position <= as_of.position)
+    rows = list(conn.execute(query, {"topic": topic}).mappings())
     changes: dict[str, list[str]] = {}
     change_query = (
         select(s.claim_id, s.status)
@@ -164,19 +190,22 @@ def topic_figure(
     """The topic's best figure with provenance, range and competing claims; None if unknown."""
     with engine.connect() as conn:
         as_of = resolve_as_of(conn, known_at, valid_at)
-        meta = (
-            conn.execute(select(topics_table).where(topics_table.c.topic == topic))
-            .mappings()
-            .first()
-        )
+        meta = topic_row(conn, topic)
         if meta is None:
             return None
-        claims = topic_claims(conn, topic, as_of)
-        if not claims:
-            return None
-        decision = decide([v for v, _ in claims], policy or PolicyConfig(), as_of.valid_at)
-        rows = {v.claim_id: row for v, row in claims}
-        return figure_document(meta, decision, rows, as_of, len(claims))
+        return figure_for(conn, meta, as_of, policy)
+
+
+def figure_for(
+    conn: Connection, meta: RowLike, as_of: AsOf, policy: PolicyConfig | None = None
+) -> dict[str, Any] | None:
+    """`topic_figure` for a topic row already read (`topic_row`); None if no claims at as_of."""
+    claims = topic_claims(conn, meta["topic"], as_of)
+    if not claims:
+        return None
+    decision = decide([v for v, _ in claims], policy or PolicyConfig(), as_of.valid_at)
+    rows = {v.claim_id: row for v, row in claims}
+    return figure_document(meta, decision, rows, as_of, len(claims))
 
 
 def figure_document(
@@ -258,16 +287,19 @@ def topic_history(
     engine: Engine, topic: str, *, known_at: str | int | datetime | None = None
 ) -> list[dict[str, Any]] | None:
     """Every change of the topic's figure, oldest first; None if the topic is unknown."""
-    h = history_table.c
     with engine.connect() as conn:
         as_of = resolve_as_of(conn, known_at, None)
-        exists = conn.execute(select(topics_table.c.topic).where(topics_table.c.topic == topic))
-        if exists.first() is None:
+        if topic_version(conn, topic) is None:
             return None
-        query = select(history_table).where(h.topic == topic).order_by(h.position, h.id)
-        if as_of.position is not None:
-            query = query.where(h.position <= as_of.position)
-        return [history_document(row) for row in conn.execute(query).mappings()]
+        return history_for(conn, topic, as_of)
+
+
+def history_for(conn: Connection, topic: str, as_of: AsOf) -> list[dict[str, Any]]:
+    """`topic_history` for a topic known to exist, as of a resolved point."""
+    query = _TOPIC_HISTORY
+    if as_of.position is not None:
+        query = query.where(history_table.c.position <= as_of.position)
+    return [history_document(row) for row in conn.execute(query, {"topic": topic}).mappings()]
 
 
 def history_document(row: RowLike) -> dict[str, Any]:
