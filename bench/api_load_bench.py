@@ -58,6 +58,7 @@ from sqlalchemy.engine import URL, make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from projection_log import LogGenerator, SourceArticle, extract_corpus
+from scratch import conninfo, create_database, drop_databases
 
 from factstore.projections import default_runner
 from factstore.projections.models import topics_table
@@ -89,16 +90,6 @@ def percentile(values: Sequence[float], q: float) -> float:
 # --- the store -----------------------------------------------------------------------------------
 
 
-def _conninfo(url: URL) -> str:
-    return psycopg.conninfo.make_conninfo(
-        host=url.host or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username or "postgres",
-        password=url.password or "",
-        dbname=url.database or "postgres",
-    )
-
-
 class Databases:
     def __init__(self, postgres_url: str, keep: bool) -> None:
         self.keep = keep
@@ -111,11 +102,8 @@ class Databases:
             self.tmp = Path(tempfile.mkdtemp(prefix="factstore-apiload-"))
             return make_url(f"sqlite:///{self.tmp / 'log.db'}")
         dbname = f"{DB_PREFIX}{int(time.time())}"
-        with psycopg.connect(_conninfo(self.admin), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-            conn.execute(f'CREATE DATABASE "{dbname}"')
         self.created.append(dbname)
-        return self.admin.set(database=dbname)
+        return create_database(self.admin, dbname)
 
     def cleanup(self) -> None:
         if self.keep:
@@ -125,9 +113,7 @@ class Databases:
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
         if self.created:
-            with psycopg.connect(_conninfo(self.admin), autocommit=True) as conn:
-                for dbname in self.created:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+            drop_databases(self.admin, self.created)
 
 
 def build_store(url: URL, articles: Sequence[SourceArticle], events: int, seed: int) -> None:
@@ -604,7 +590,7 @@ def machine_info(args: argparse.Namespace) -> str:
         f"psycopg {psycopg.__version__}, SQLite {sqlite3.sqlite_version}, {wrk.strip()}"
     )
     if args.backend in ("postgresql", "both"):
-        with psycopg.connect(_conninfo(make_url(args.postgres_url))) as conn:
+        with psycopg.connect(conninfo(make_url(args.postgres_url))) as conn:
             row = conn.execute("SHOW server_version").fetchone()
             text += f", PostgreSQL {row[0] if row else '?'}"
     return text

@@ -52,6 +52,7 @@ from sqlalchemy.engine import URL, make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from projection_log import LogGenerator, LogShape, extract_corpus
+from scratch import conninfo, create_database, drop_databases
 
 from factstore.projections import default_runner, queries
 from factstore.projections.models import claims_table
@@ -116,21 +117,8 @@ class Databases:
         if backend == "sqlite":
             return make_url(f"sqlite:///{self.tmp / 'log.db'}")
         dbname = f"{DB_PREFIX}{int(time.time())}"
-        with psycopg.connect(self._conninfo(self.admin), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-            conn.execute(f'CREATE DATABASE "{dbname}"')
         self.created.append(dbname)
-        return self.admin.set(database=dbname)
-
-    @staticmethod
-    def _conninfo(url: URL) -> str:
-        return psycopg.conninfo.make_conninfo(
-            host=url.host or "127.0.0.1",
-            port=url.port or 5432,
-            user=url.username or "postgres",
-            password=url.password or "",
-            dbname=url.database or "postgres",
-        )
+        return create_database(self.admin, dbname)
 
     def cleanup(self) -> None:
         if self.keep:
@@ -138,9 +126,7 @@ class Databases:
             return
         shutil.rmtree(self.tmp, ignore_errors=True)
         if self.created:
-            with psycopg.connect(self._conninfo(self.admin), autocommit=True) as conn:
-                for dbname in self.created:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+            drop_databases(self.admin, self.created)
 
 
 # --- phases --------------------------------------------------------------------------------------
@@ -310,7 +296,7 @@ def machine_info(args: argparse.Namespace) -> list[str]:
         f"psycopg {psycopg.__version__}, SQLite {sqlite3.sqlite_version}",
     ]
     if args.backend in ("postgresql", "both"):
-        with psycopg.connect(Databases._conninfo(make_url(args.postgres_url))) as conn:
+        with psycopg.connect(conninfo(make_url(args.postgres_url))) as conn:
             row = conn.execute("SHOW server_version").fetchone()
             lines[0] += f", PostgreSQL {row[0] if row else '?'}"
     return lines

@@ -41,6 +41,10 @@ import psycopg
 import sqlalchemy
 from sqlalchemy.engine import URL, make_url
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scratch import conninfo, create_database, drop_databases
+
 from factstore.domain.events import NewEvent, RecordedEvent, StreamState
 from factstore.store.database import create_store_engine
 from factstore.store.event_store import AppendRequest, EventStore
@@ -178,24 +182,11 @@ class Databases:
         if self.backend == "sqlite":
             return make_url(f"sqlite:///{self.tmp / (name + '.db')}")
         dbname = DB_PREFIX + name
-        with psycopg.connect(self._conninfo(self.admin), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-            conn.execute(f'CREATE DATABASE "{dbname}"')
         self.created.append(dbname)
-        return self.admin.set(database=dbname)
-
-    @staticmethod
-    def _conninfo(url: URL) -> str:
-        return psycopg.conninfo.make_conninfo(
-            host=url.host or "127.0.0.1",
-            port=url.port or 5432,
-            user=url.username or "postgres",
-            password=url.password or "",
-            dbname=url.database or "postgres",
-        )
+        return create_database(self.admin, dbname)
 
     def psycopg_connect(self, url: URL) -> psycopg.Connection[Any]:
-        return psycopg.connect(self._conninfo(url))
+        return psycopg.connect(conninfo(url))
 
     def cleanup(self) -> None:
         if self.keep:
@@ -203,9 +194,7 @@ class Databases:
             return
         shutil.rmtree(self.tmp, ignore_errors=True)
         if self.created:
-            with psycopg.connect(self._conninfo(self.admin), autocommit=True) as conn:
-                for dbname in self.created:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+            drop_databases(self.admin, self.created)
 
 
 # --- factstore ---------------------------------------------------------------------------------
@@ -589,7 +578,7 @@ def machine_info(args: argparse.Namespace) -> list[str]:
     if args.backend in ("postgresql", "both"):
         try:
             url = make_url(args.postgres_url)
-            with psycopg.connect(Databases._conninfo(url)) as conn:
+            with psycopg.connect(conninfo(url)) as conn:
                 row = conn.execute(
                     "SELECT version(), current_setting('synchronous_commit')"
                 ).fetchone()
