@@ -292,7 +292,12 @@ class TopicSchema(TopicKeySchema):
     known_at_position = fields.Integer(allow_none=True)
     valid_at = _nullable_str()
     figure = fields.Nested(FigureSchema, allow_none=True, required=True)
-    competing = fields.List(fields.Nested(ClaimSchema), required=True)
+    competing = fields.List(
+        fields.Nested(ClaimSchema),
+        required=True,
+        metadata={"description": "The latest competing claims (at most 20; all: /claims)"},
+    )
+    competing_total = fields.Integer(required=True)
     claims = fields.Integer(required=True)
 
 

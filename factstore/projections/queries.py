@@ -42,6 +42,9 @@ from factstore.store.models import events_table
 RowLike = Mapping[Any, Any]
 
 
+COMPETING_SHOWN = 20
+
+
 class InvalidQuery(ValueError):
     """A query parameter that cannot be understood (the message says which and why)."""
 
@@ -242,9 +245,13 @@ def figure_document(
         "unit": meta["unit"],
         **as_of.to_dict(),
         "figure": figure,
+        # The latest competing claims; all of them are at /topics/{topic}/claims. A topic with
+        # thousands of disagreeing reports must not make every read of its figure huge.
         "competing": [
-            claim_document(rows[c.claim_id], status=c.status) for c in decision.competing
+            claim_document(rows[c.claim_id], status=c.status)
+            for c in decision.competing[-COMPETING_SHOWN:]
         ],
+        "competing_total": len(decision.competing),
         "claims": claim_count,
     }
 

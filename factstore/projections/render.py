@@ -76,6 +76,9 @@ def render_figure(document: Mapping[str, Any]) -> str:
             f"  competing: {format_figure(claim)} as of {claim['as_of'] or 'undated'} "
             f"by {claim['attributed_to'] or '(article)'} in {claim['article']['stream_id']}"
         )
+    hidden = document.get("competing_total", 0) - len(document["competing"])
+    if hidden > 0:
+        lines.append(f"  … and {hidden} more competing claim(s): see the topic's claims")
     lines.append(f"  claims: {document['claims']}")
     return "\n".join(lines)
 
