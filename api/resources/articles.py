@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
-from flask import Response, request
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import and_, func, select
 
 from api import schemas
 from api.context import reader, writer
-from api.http import IMMUTABLE, REVALIDATE, etag_for, not_modified, with_cache
+from api.http import IMMUTABLE, REVALIDATE, etag_for, json_response, not_modified
 from api.resources.events import event_document
 from api.spec import errors
 from factstore.ingest.service import ingest
@@ -24,6 +25,12 @@ from factstore.store.verification import verify_stream
 blp = Blueprint(
     "articles", __name__, url_prefix="/v1/articles", description="Articles and their claims"
 )
+
+
+# Built once per process: building a schema deep-copies its fields.
+_ARTICLE_PAGE = schemas.ArticlePageSchema()
+_ARTICLE = schemas.ArticleDetailSchema()
+_STREAM = schemas.StreamSchema()
 
 
 def _article_claims(stream_id: str) -> list[dict[str, Any]]:
@@ -103,30 +110,20 @@ class Articles(MethodView):
             if cached is not None:
                 return cached
             rows = conn.execute(
-                select(a.stream_id)
+                select(articles_table)
                 .where(where)
                 .order_by(a.last_position.desc())
                 .limit(args["limit"])
                 .offset(args["offset"])
-            ).scalars()
-            items = [queries.get_article(services.store.engine, s) for s in rows]
-        response: Response = _json_response(
-            schemas.ArticlePageSchema(), {"items": items, "total": total or 0}
-        )
-        return with_cache(response, etag)
+            ).mappings()
+            items = [queries.article_document(row) for row in rows]
+        document = {"items": items, "total": total or 0}
+        return json_response(_ARTICLE_PAGE, document, etag)
 
 
 def _content_id(text: str) -> str:
     """Articles posted without source_id or url are identified by their text."""
-    import hashlib
-
     return "text-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
-
-
-def _json_response(schema: Any, document: Any) -> Response:
-    from flask import json
-
-    return Response(json.dumps(schema.dump(document)), mimetype="application/json")
 
 
 @blp.route("/<path:stream_id>/events")
@@ -148,14 +145,18 @@ class ArticleEvents(MethodView):
         cached = not_modified(etag, cache)
         if cached is not None:
             return cached
-        events = services.store.read_stream(stream_id, args["from_version"], to_version)
+        # The whole stream is read once: verification needs it, the page is a slice of it.
+        stream = services.store.read_stream(stream_id)
+        last = to_version if to_version is not None else version
         document = {
             "stream_id": stream_id,
             "version": version,
-            "verified": verify_stream(services.store.read_stream(stream_id)) is None,
-            "items": [event_document(e) for e in events],
+            "verified": verify_stream(stream) is None,
+            "items": [
+                event_document(e) for e in stream if args["from_version"] <= e.version <= last
+            ],
         }
-        return with_cache(_json_response(schemas.StreamSchema(), document), etag, cache)
+        return json_response(_STREAM, document, etag, cache)
 
 
 @blp.route("/<path:stream_id>")
@@ -174,7 +175,7 @@ class Article(MethodView):
         if cached is not None:
             return cached
         document = {**article, "claims": _article_claims(stream_id)}
-        return with_cache(_json_response(schemas.ArticleDetailSchema(), document), etag)
+        return json_response(_ARTICLE, document, etag)
 
 
 def _stream_id(identifier: str) -> str:

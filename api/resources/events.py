@@ -15,7 +15,7 @@ from flask_smorest import Blueprint, abort
 from api import schemas
 from api.context import reader
 from api.errors import problem
-from api.http import IMMUTABLE, REVALIDATE, etag_for, next_link, not_modified, with_cache
+from api.http import IMMUTABLE, REVALIDATE, etag_for, json_response, next_link, not_modified
 from api.spec import errors
 from factstore.domain.events import RecordedEvent
 from factstore.store.event_store import EventStore
@@ -71,16 +71,14 @@ class Events(MethodView):
         cached = not_modified(etag, cache)
         if cached is not None:
             return cached
-        body = _EVENT_PAGE.dump(
-            {
-                "items": [event_document(e) for e in events],
-                "next_after": next_after,
-                "head_position": head,
-            }
-        )
-        response = Response(json.dumps(body), mimetype="application/json")
+        document = {
+            "items": [event_document(e) for e in events],
+            "next_after": next_after,
+            "head_position": head,
+        }
+        response = json_response(_EVENT_PAGE, document, etag, cache)
         response.headers["Link"] = next_link(after=next_after, limit=limit)
-        return with_cache(response, etag, cache)
+        return response
 
 
 @blp.route("/stream")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from flask import Response, json
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import Connection
 
 from api import schemas
 from api.context import reader
-from api.http import etag_for, not_modified, with_cache
+from api.http import etag_for, json_response, not_modified
 from api.spec import errors
 from factstore.projections import queries
 
@@ -40,11 +39,6 @@ def _topic_version(topic: str, conn: Connection | None = None) -> int:
     if position is None:
         _not_found(f"no topic {topic!r}")
     return position
-
-
-def _dump(schema: Any, document: Any, etag: str) -> Response:
-    response = Response(json.dumps(schema.dump(document)), mimetype="application/json")
-    return with_cache(response, etag)
 
 
 def _valid_at(args: dict[str, Any]) -> str | None:
@@ -76,7 +70,7 @@ class Topics(MethodView):
         )
         document = {"items": items, "total": total, **as_of.to_dict()}
         etag = etag_for("topics", services.store.head_position())
-        return _dump(_TOPIC_PAGE, document, etag)
+        return json_response(_TOPIC_PAGE, document, etag)
 
 
 @blp.route("/<string:topic>")
@@ -102,7 +96,7 @@ class Topic(MethodView):
             document = queries.figure_for(conn, meta, as_of, services.settings.policy)
         if document is None:
             abort(404, message=f"topic {topic!r} has no claims at that point in time")
-        return _dump(_TOPIC, document, etag)
+        return json_response(_TOPIC, document, etag)
 
 
 @blp.route("/<string:topic>/history")
@@ -122,7 +116,7 @@ class TopicHistory(MethodView):
             as_of = queries.resolve_as_of(conn, args.get("known_at"), None)
             rows = queries.history_for(conn, topic, as_of)
         document = {"topic": topic, "known_at_position": as_of.position, "items": rows}
-        return _dump(_HISTORY, document, etag)
+        return json_response(_HISTORY, document, etag)
 
 
 @blp.route("/<string:topic>/claims")
@@ -140,4 +134,4 @@ class TopicClaims(MethodView):
         items, total = queries.list_claims(
             services.store.engine, topic=topic, limit=args["limit"], offset=args["offset"]
         )
-        return _dump(_CLAIM_PAGE, {"items": items, "total": total}, etag)
+        return json_response(_CLAIM_PAGE, {"items": items, "total": total}, etag)

@@ -484,8 +484,11 @@ def get_article(engine: Engine, stream_id: str) -> dict[str, Any] | None:
         row = (
             conn.execute(select(articles_table).where(a.stream_id == stream_id)).mappings().first()
         )
-    if row is None:
-        return None
+    return None if row is None else article_document(row)
+
+
+def article_document(row: RowLike) -> dict[str, Any]:
+    """An article's current state, from its row in the articles projection."""
     return {
         **{k: row[k] for k in ("stream_id", "article_id", "title", "outlet", "url")},
         "published_at": row["published_at"],

@@ -352,3 +352,23 @@ def test_idempotency_key_replays_the_first_response(client: FlaskClient) -> None
 def test_not_found_says_what_was_not_found(seeded_client: FlaskClient) -> None:
     body = problem_of(seeded_client.get("/v1/topics/no.such.topic"), 404)
     assert "no.such.topic" in body["detail"]
+
+
+def test_article_list_filters_and_stream_ranges(client: FlaskClient) -> None:
+    for i, (outlet, day) in enumerate([("Wire", "2016-11-01"), ("Post", "2016-11-03")]):
+        body = {
+            "text": f"{i + 3} people were hurt.",
+            "source_id": f"l-{i}",
+            "outlet": outlet,
+            "published_at": day,
+        }
+        assert client.post("/v1/articles", json=body, headers=AUTH).status_code == 201
+    page = client.get("/v1/articles").get_json()
+    assert [a["stream_id"] for a in page["items"]] == ["article-l-1", "article-l-0"]
+    assert client.get("/v1/articles?outlet=Wire").get_json()["total"] == 1
+    since = client.get("/v1/articles?published_from=2016-11-02").get_json()
+    assert [a["article_id"] for a in since["items"]] == ["l-1"]
+    until = client.get("/v1/articles?published_to=2016-11-01").get_json()
+    assert [a["article_id"] for a in until["items"]] == ["l-0"]
+    ranged = client.get("/v1/articles/l-0/events?from_version=2&to_version=2").get_json()
+    assert [e["version"] for e in ranged["items"]] == [2] and ranged["verified"] is True
