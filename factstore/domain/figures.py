@@ -352,6 +352,28 @@ def decide(
     )
 
 
+def best_by_valid_date(
+    claims: Sequence[ClaimView], config: PolicyConfig = PolicyConfig()
+) -> list[tuple[str, ClaimView]]:
+    """The best claim for each date a claim is about: `decide(claims, config, d).best` for every
+    distinct effective date d, oldest first, in one sweep instead of one decision per date."""
+    undated = [c for c in eligible_claims(claims) if c.effective_date is None]
+    dated = sorted(
+        (c for c in eligible_claims(claims) if c.effective_date is not None),
+        key=lambda c: c.effective_date or "",
+    )
+    windows = by_window(undated)
+    result: list[tuple[str, ClaimView]] = []
+    index = 0
+    while index < len(dated):
+        day = dated[index].effective_date or ""
+        while index < len(dated) and dated[index].effective_date == day:
+            windows.setdefault(window_key(dated[index]), []).append(dated[index])
+            index += 1
+        result.append((day, best_of(windows[max(windows)], config)))
+    return result
+
+
 def _decreases(
     earlier: Mapping[str, ClaimView], best: ClaimView, config: PolicyConfig
 ) -> list[str]:
