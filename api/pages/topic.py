@@ -18,6 +18,9 @@ from factstore.domain.figures import ClaimView, best_by_valid_date, decide
 from factstore.projections import queries
 from factstore.projections.render import format_figure
 
+# A topic with thousands of claims draws its latest ones and says so.
+MAX_POINTS_DRAWN = charts.MAX_POINTS
+
 
 @blueprint.get("/topics/<string:topic>")
 def topic_page(topic: str) -> ResponseReturnValue:
@@ -55,6 +58,7 @@ def topic_page(topic: str) -> ResponseReturnValue:
         ],
         title=f"Claims about {title} by the date they are about",
         undated_best=undated_best.value if undated_best else None,
+        max_points=MAX_POINTS_DRAWN,
     )
     belief_chart = charts.belief_chart(
         [
