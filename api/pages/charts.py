@@ -14,7 +14,7 @@ from datetime import date
 from html import escape
 
 WIDTH, HEIGHT = 720, 340
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 40
+LEFT, RIGHT, TOP, BOTTOM = 64, 28, 16, 40
 MAX_POINTS = 500
 UNDATED_WIDTH = 64  # the column undated claims are drawn in, left of the dated axis
 UNDATED_X = LEFT + UNDATED_WIDTH // 2
