@@ -18,8 +18,8 @@ LEFT, RIGHT, TOP, BOTTOM = 64, 28, 16, 40
 MAX_POINTS = 500
 UNDATED_WIDTH = 64  # the column undated claims are drawn in, left of the dated axis
 UNDATED_X = LEFT + UNDATED_WIDTH // 2
-# Colour-blind-safe (Okabe-Ito, darkened where needed for 3:1 contrast on white).
-PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#8a6d00", "#56b4e9", "#7b3294", "#000")
+# Okabe-Ito hues, darkened where needed so every mark has 3:1 contrast on white (WCAG 1.4.11).
+PALETTE = ("#0072b2", "#d55e00", "#007a5a", "#a6508a", "#8a6d00", "#b2182b", "#7b3294", "#000")
 OTHER_COLOUR = "#6b6b6b"
 GREY = "#9a9a9a"
 GREYED_STATUSES = frozenset({"deprecated", "retracted", "withdrawn"})

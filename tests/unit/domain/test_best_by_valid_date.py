@@ -23,7 +23,7 @@ claims = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(claims=claims)
 def test_best_by_valid_date_equals_decide_on_each_date(
     claims: list[tuple[int, str, str | None, str | None, str | None, str]],
