@@ -5,8 +5,9 @@ query plan of every statement the topic page sends (an indexed read, never a sca
 
 Pages are rendered in-process through the Flask test client (no HTTP, no network jitter): the
 times are the server's work for one request. Topics picked: the one with the most claims, a
-median one, and the Mosul displacement seed topic when it is there; each now and as known at the
-middle of the log. Prints one line per page (median and max ms) and the plans.
+median one, and the Mosul displacement seed topic when it is there; the largest also as known at
+the middle of the log, and through the JSON API (the same queries and policy: the floor any page
+of it can reach). Prints one line per page (median and max ms) and the plans.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def main() -> None:
         ("topics sorted by figure", "/?sort=-value"),
         ("topics filtered", "/?measure=killed&place=mosul"),
         (f"topic, most claims ({biggest})", f"/topics/{biggest}"),
+        ("  the same topic's JSON (GET /v1/topics/…), for scale", f"/v1/topics/{biggest}"),
         ("topic, most claims, known_at=mid", f"/topics/{biggest}?known_at={head // 2}"),
         (f"topic, median ({median})", f"/topics/{median}"),
         ("article", f"/articles/{article}"),

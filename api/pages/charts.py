@@ -40,6 +40,7 @@ class ClaimPoint:
     status: str
     label: str  # the figure as people read it ("more than 91,000")
     href: str | None = None
+    key: str = ""  # the caller's id for the point (a claim id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +210,13 @@ def _point_marks(frame: _Frame, point: ClaimPoint, colour: str) -> str:
     return body
 
 
+def latest_points(points: Sequence[ClaimPoint], limit: int) -> list[ClaimPoint]:
+    """The points a chart draws, in drawing order: undated first, then by date; the latest
+    `limit` of them."""
+    ordered = sorted(points, key=lambda p: (p.day is not None, p.day or date.min, p.value))
+    return ordered[-limit:] if len(ordered) > limit else ordered
+
+
 def claims_chart(
     points: Sequence[ClaimPoint],
     best: Sequence[tuple[date, float]],
@@ -216,16 +224,17 @@ def claims_chart(
     title: str,
     undated_best: float | None = None,
     max_points: int = MAX_POINTS,
+    total: int | None = None,
     chart_id: str = "valid-time",
 ) -> Chart:
     """Every claim at the date it is about (undated ones in a column of their own), bounds as
     whiskers or arrows, coloured by source (retracted and deprecated ones hollow and grey), and
-    the best figure per date as a step (`undated_best`: the best of the undated claims)."""
-    note = None
-    ordered = sorted(points, key=lambda p: (p.day is not None, p.day or date.min, p.value))
-    if len(ordered) > max_points:
-        note = f"showing the latest {max_points} of {len(ordered)} claims"
-        ordered = ordered[-max_points:]
+    the best figure per date as a step (`undated_best`: the best of the undated claims). Past
+    `max_points` it draws the latest and says so; `total` is how many claims there were when
+    the caller already kept only those (`latest_points`)."""
+    ordered = latest_points(points, max_points)
+    total = max(total or 0, len(points))
+    note = f"showing the latest {len(ordered)} of {total} claims" if total > len(ordered) else None
     if not ordered:
         return _empty(chart_id, title, "No claims to draw")
     dated = [p for p in ordered if p.day is not None]

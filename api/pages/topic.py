@@ -3,7 +3,8 @@ store believed over transaction time (`known_at`), and the history of changes.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -47,7 +48,11 @@ def topic_page(topic: str) -> ResponseReturnValue:
     title = f"{meta['measure']} {meta['subject']}" + (
         f" in {meta['place']}" if meta["place"] else ""
     )
-    points = _claim_points(views, streams)
+    # Links are built only for the points drawn: a topic can have thousands of claims.
+    points = charts.latest_points(_claim_points(views), MAX_POINTS_DRAWN)
+    points = [
+        replace(p, href=url_for("pages.article_page", stream_id=streams[p.key])) for p in points
+    ]
     undated_best = decide([v for v in views if _day(v.effective_date) is None], policy).best
     valid_chart = charts.claims_chart(
         points,
@@ -59,6 +64,7 @@ def topic_page(topic: str) -> ResponseReturnValue:
         title=f"Claims about {title} by the date they are about",
         undated_best=undated_best.value if undated_best else None,
         max_points=MAX_POINTS_DRAWN,
+        total=len(views),
     )
     belief_chart = charts.belief_chart(
         [
@@ -94,9 +100,7 @@ def topic_page(topic: str) -> ResponseReturnValue:
     )
 
 
-def _claim_points(
-    views: Sequence[ClaimView], streams: Mapping[str, str]
-) -> list[charts.ClaimPoint]:
+def _claim_points(views: Sequence[ClaimView]) -> list[charts.ClaimPoint]:
     """Chart points at each claim's date (its `as_of`, else its article's date; None if none)."""
     return [
         charts.ClaimPoint(
@@ -110,7 +114,7 @@ def _claim_points(
             label=format_figure(
                 {"value": _number(view.value), "qualifier": view.qualifier, "unit": view.unit}
             ),
-            href=url_for("pages.article_page", stream_id=streams[view.claim_id]),
+            key=view.claim_id,
         )
         for view in views
     ]
