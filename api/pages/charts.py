@@ -97,10 +97,12 @@ class _Frame:
         return round(HEIGHT - BOTTOM - clamped / self.y_top * span, 1)
 
 
-def _open(chart_id: str, title: str, desc: str) -> list[str]:
+def _open(chart_id: str, title: str, desc: str, *, links: bool = False) -> list[str]:
+    # A chart whose points are links is a group (its links stay reachable), else one image.
+    role = "group" if links else "img"
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'class="chart" role="img" aria-labelledby="{chart_id}-title {chart_id}-desc">',
+        f'class="chart" role="{role}" aria-labelledby="{chart_id}-title {chart_id}-desc">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(desc)}</desc>',
     ]
@@ -264,7 +266,8 @@ def claims_chart(
         )
         + ". The table lists every point."
     )
-    parts = [*_open(chart_id, title, desc), *_y_axis(frame)]
+    links = any(p.href for p in ordered)
+    parts = [*_open(chart_id, title, desc, links=links), *_y_axis(frame)]
     if dated and first and last:
         ticks = _date_ticks(first, last)
         parts.extend(
@@ -302,8 +305,11 @@ def _claims_table(points: Sequence[ClaimPoint], colours: dict[str, str]) -> str:
             compact_number(b) if b is not None else "…" for b in (point.lower, point.upper)
         )
         swatch = f'<span class="swatch" style="background:{colours[point.source]}"></span>'
+        label = escape(point.label)
+        if point.href:
+            label = f'<a href="{escape(point.href)}">{label}</a>'
         rows.append(
-            f"<tr><td>{_day_text(point.day)}</td><td>{escape(point.label)}</td>"
+            f"<tr><td>{_day_text(point.day)}</td><td>{label}</td>"
             f"<td>{'' if point.lower is None and point.upper is None else escape(bounds)}</td>"
             f"<td>{swatch}{escape(point.source)}</td><td>{escape(point.status)}</td></tr>"
         )

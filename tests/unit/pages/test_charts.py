@@ -53,7 +53,7 @@ def test_claims_chart_is_accessible_and_draws_every_point_with_its_bounds() -> N
         undated_best=5_000,
     )
     root = parse(chart.svg)
-    assert root.get("role") == "img"
+    assert root.get("role") == "group"  # its points link to their articles
     assert root.find(f"{SVG}title").text == "Displaced"  # type: ignore[union-attr]
     assert "4 claim(s) from 2 source(s)" in (root.find(f"{SVG}desc").text or "")
     assert len(root.findall(f".//{SVG}circle")) == 4
@@ -62,6 +62,7 @@ def test_claims_chart_is_accessible_and_draws_every_point_with_its_bounds() -> N
     assert len(root.findall(f".//{SVG}path[@class='best']")) == 2  # dated step, undated
     assert ">undated<" in chart.svg and chart.note is None
     assert chart.table.count("<tr>") == 5 and "deprecated" in chart.table
+    assert chart.table.count('<a href="/articles/a">') == 4
     assert legend(points) == [("UN", "#0072b2"), ("IOM", "#d55e00")]
 
 
@@ -104,6 +105,7 @@ def test_belief_chart_steps_and_marker() -> None:
         title="believed",
     )
     root = parse(chart.svg)
+    assert root.get("role") == "img"
     assert len(root.findall(f".//{SVG}circle")) == 2
     assert root.find(f".//{SVG}line[@class='marker']") is not None
     assert "known at #20" in chart.svg
