@@ -51,7 +51,14 @@ def topic_page(topic: str) -> ResponseReturnValue:
     # Links are built only for the points drawn: a topic can have thousands of claims.
     points = charts.latest_points(_claim_points(views), MAX_POINTS_DRAWN)
     points = [
-        replace(p, href=url_for("pages.article_page", stream_id=streams[p.key])) for p in points
+        replace(
+            p,
+            href=url_for("pages.article_page", stream_id=streams[p.key]),
+            label=format_figure(
+                {"value": _number(p.value), "qualifier": p.qualifier, "unit": meta["unit"]}
+            ),
+        )
+        for p in points
     ]
     undated_best = decide([v for v in views if _day(v.effective_date) is None], policy).best
     valid_chart = charts.claims_chart(
@@ -101,7 +108,8 @@ def topic_page(topic: str) -> ResponseReturnValue:
 
 
 def _claim_points(views: Sequence[ClaimView]) -> list[charts.ClaimPoint]:
-    """Chart points at each claim's date (its `as_of`, else its article's date; None if none)."""
+    """Chart points at each claim's date (its `as_of`, else its article's date; None if none);
+    labels and links are added to the points drawn only."""
     return [
         charts.ClaimPoint(
             day=_day(view.effective_date),
@@ -111,9 +119,7 @@ def _claim_points(views: Sequence[ClaimView]) -> list[charts.ClaimPoint]:
             qualifier=view.qualifier,
             source=view.attributed_to or view.outlet or "the article itself",
             status=view.status,
-            label=format_figure(
-                {"value": _number(view.value), "qualifier": view.qualifier, "unit": view.unit}
-            ),
+            label="",
             key=view.claim_id,
         )
         for view in views
