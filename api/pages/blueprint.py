@@ -15,13 +15,8 @@ from werkzeug.exceptions import HTTPException
 from factstore.projections.queries import InvalidQuery
 from factstore.projections.render import format_figure
 
-blueprint = Blueprint(
-    "pages",
-    __name__,
-    template_folder="../templates",
-    static_folder="../static",
-    static_url_path="/static",
-)
+# The stylesheet and script are in api/static/, which the app itself serves at /static.
+blueprint = Blueprint("pages", __name__, template_folder="../templates")
 log = logging.getLogger(__name__)
 # Figures read the same on the pages as on the command line ("more than 91,000").
 blueprint.add_app_template_global(format_figure, "format_figure")

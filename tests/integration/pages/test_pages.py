@@ -43,6 +43,8 @@ def test_topics_page_lists_filters_and_sorts(seeded_client: FlaskClient) -> None
     assert figures[0] == "at least 750,000"  # the largest first
     assert 'aria-sort="descending"' in by_value
     assert "No topic matches." in html(seeded_client, "/?q=no-such-thing&sort=bogus")
+    stylesheet = seeded_client.get("/static/pages.css")
+    assert stylesheet.status_code == 200 and stylesheet.mimetype == "text/css"
 
 
 def test_topic_page_shows_figure_provenance_chart_and_history(
