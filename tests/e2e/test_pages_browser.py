@@ -52,7 +52,7 @@ def _screenshot(page: Any, name: str, tmp_path: Path) -> None:
 
 
 def test_topic_page_in_a_browser_on_desktop_and_phone(
-    server: Server, browser: Any, tmp_path: Path
+    browser: Any, server: Server, tmp_path: Path
 ) -> None:
     ingest_seeds(server)
     status, _ = server.call(
