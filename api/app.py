@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from api import docs, errors, idempotency
+from api import docs, errors, idempotency, pages
 from api.auth import TokenTable
 from api.context import Services
 from api.resources import articles, claims, events, health, topics
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     for module in (articles, events, topics, claims, health):
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.blueprint)
+    app.register_blueprint(pages.blueprint)
     errors.register(app)  # after Api: replaces flask-smorest's JSON error handler
     app.before_request(_check_request_line)
     app.before_request(_check_request_body)

@@ -352,6 +352,38 @@ def decide(
     )
 
 
+def best_by_valid_date(
+    claims: Sequence[ClaimView], config: PolicyConfig = PolicyConfig()
+) -> list[tuple[str, ClaimView]]:
+    """The best claim for each date a claim is about: `decide(claims, config, d).best` for every
+    distinct effective date d, oldest first. One sweep keeps each window's best so far (rule 3
+    is a maximum), so the cost is one rank per claim, not one decision per date."""
+    eligible = eligible_claims(claims)
+    dated = sorted(
+        (c for c in eligible if c.effective_date is not None),
+        key=lambda c: c.effective_date or "",
+    )
+    best: dict[tuple[int, str], tuple[tuple[Any, ...], ClaimView]] = {}
+
+    def add(claim: ClaimView) -> None:
+        window, rank = window_key(claim), rank_key(claim, config)
+        if window not in best or rank > best[window][0]:
+            best[window] = (rank, claim)
+
+    for claim in eligible:
+        if claim.effective_date is None:
+            add(claim)
+    result: list[tuple[str, ClaimView]] = []
+    index = 0
+    while index < len(dated):
+        day = dated[index].effective_date or ""
+        while index < len(dated) and dated[index].effective_date == day:
+            add(dated[index])
+            index += 1
+        result.append((day, best[max(best)][1]))
+    return result
+
+
 def _decreases(
     earlier: Mapping[str, ClaimView], best: ClaimView, config: PolicyConfig
 ) -> list[str]:

@@ -396,6 +396,13 @@ def list_topics(
         return items, int(total or 0), as_of
 
 
+def list_measures(engine: Engine) -> list[str]:
+    """Every measure some topic counts (killed, displaced…), for a filter's choices."""
+    measure = topics_table.c.measure
+    with engine.connect() as conn:
+        return list(conn.execute(select(measure).distinct().order_by(measure)).scalars())
+
+
 def _current_topic_summary(row: RowLike) -> dict[str, Any]:
     summary = None if row["summary_json"] is None else json.loads(row["summary_json"])
     return {

@@ -3,93 +3,12 @@ Schemathesis run against the spec the server publishes."""
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from factstore.tokens import hash_token
-
-REPO = Path(__file__).resolve().parents[2]
-SEEDS = REPO / "seeds"
-TOKEN = "fs_e2e-token"
-
-
-@dataclass(frozen=True)
-class Server:
-    base: str
-
-    def call(
-        self, method: str, path: str, body: Any = None, token: str | None = TOKEN
-    ) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            assert error.headers["Content-Type"] == "application/problem+json"
-            return error.code, json.loads(error.read())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "FACTSTORE_DATABASE_URL": database_url,
-        "FACTSTORE_API_TOKENS": f"e2e:{hash_token(TOKEN)}",
-    }
-    # The access log goes to a file: an unread pipe would fill up and stall the workers.
-    log_path = tmp_path / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "factstore.cli", "serve", "--port", str(port), "--workers", "2"],
-            env=env,
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    live = Server(f"http://127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if live.call("GET", "/v1/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                pytest.fail(f"server did not start: {log_path.read_text()}")
-            time.sleep(0.2)
-        yield live
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
+from tests.e2e.live_server import SEEDS, TOKEN, Server
 
 
 def test_ingest_query_travel_and_correct_over_http(server: Server) -> None:

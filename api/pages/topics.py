@@ -1,0 +1,57 @@
+"""The Topics page: every topic with its best figure; search, filter, sort, paginate."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask.typing import ResponseReturnValue
+
+from api.context import reader
+from api.pages.blueprint import blueprint
+from factstore.projections import queries
+
+PAGE_SIZE = 50
+COLUMNS = (
+    ("topic", "Topic"),
+    ("value", "Best figure"),
+    ("as_of", "As of"),
+    ("sources", "Sources"),
+)
+
+
+@blueprint.get("/")
+def topics_page() -> ResponseReturnValue:
+    services = reader()
+    args = request.args
+    sort = args.get("sort", "topic")
+    field = sort.lstrip("-")
+    if field not in queries.SORTS:
+        field, sort = "topic", "topic"
+    page = max(_int(args.get("page"), 1), 1)
+    filters = {key: args.get(key, "").strip() for key in ("q", "measure", "place")}
+    items, total, _ = queries.list_topics(
+        services.store.engine,
+        measure=filters["measure"] or None,
+        place=filters["place"].lower() or None,
+        search=filters["q"] or None,
+        sort=field,
+        descending=sort.startswith("-"),
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+        policy=services.settings.policy,
+    )
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    return render_template(
+        "pages/topics.html",
+        items=items,
+        total=total,
+        page=page,
+        pages=pages,
+        filters=filters,
+        sort=sort,
+        columns=COLUMNS,
+        measures=queries.list_measures(services.store.engine),
+    )
+
+
+def _int(text: str | None, default: int) -> int:
+    return int(text) if text and text.isdigit() else default
