@@ -15,7 +15,7 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from factstore.config import DEFAULT_DATABASE_URL, ConfigError, Settings
+from factstore.config import ConfigError, Settings
 from factstore.store.database import create_store_engine
 from factstore.store.errors import StoreError
 from factstore.store.event_store import EventStore
@@ -53,9 +53,10 @@ def one_line_errors(command: F) -> F:
 
 
 class Context:
-    def __init__(self, database_url: str) -> None:
-        self.database_url = database_url
+    def __init__(self, database_url: str | None) -> None:
         self.settings = Settings.from_env()
+        # The option (or FACTSTORE_DATABASE_URL) wins; else the settings (secret file, default).
+        self.database_url = database_url or self.settings.database_url
         self._engine: Engine | None = None
 
     @property
@@ -79,13 +80,12 @@ pass_context = click.make_pass_decorator(Context)
 @click.option(
     "--database-url",
     envvar="FACTSTORE_DATABASE_URL",
-    default=DEFAULT_DATABASE_URL,
     show_default="sqlite:///factstore.db",
-    help="SQLAlchemy URL of the store (env FACTSTORE_DATABASE_URL).",
+    help="SQLAlchemy URL of the store (env FACTSTORE_DATABASE_URL or FACTSTORE_DATABASE_URL_FILE).",
 )
 @click.version_option(package_name="factstore")
 @click.pass_context
-def main(ctx: click.Context, database_url: str) -> None:
+def main(ctx: click.Context, database_url: str | None) -> None:
     """factstore: an auditable record of figures from news articles."""
     try:
         ctx.obj = Context(database_url)
