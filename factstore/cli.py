@@ -4,6 +4,7 @@ print. Errors become one line on stderr and a non-zero exit, never a traceback."
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 import time
@@ -260,6 +261,8 @@ def project(
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         click.echo("following the log (Ctrl-C to stop)", err=True)
+        # One line per applied batch: which positions this follower applied to which projection.
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
         runner.follow(stop, poll)
     elif not show_status:
         click.echo(f"applied {runner.catch_up()} events")

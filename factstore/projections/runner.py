@@ -263,6 +263,9 @@ class ProjectionRunner:
                 projection.apply(conn, events)
                 self.write_checkpoint(conn, name, events[-1].position)
             conn.commit()
+            if events:
+                # Operators (and the multi-follower test) see who applied which positions.
+                log.info("%s: applied %d..%d", name, events[0].position, events[-1].position)
             return len(events)
         except BaseException:
             conn.rollback()
