@@ -418,3 +418,6 @@ class ProblemSchema(Schema):
     detail = fields.String()
     instance = fields.String()
     errors = fields.List(fields.Nested(FieldErrorSchema))
+    # position-not-reached (503): the position asked for, and the furthest the store has come.
+    min_position = fields.Integer()
+    position = fields.Integer()

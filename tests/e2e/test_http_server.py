@@ -23,6 +23,7 @@ from factstore.tokens import hash_token
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = REPO / "seeds"
 TOKEN = "fs_e2e-token"
+HOOKS = "tests.e2e.schemathesis_hooks"
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,7 @@ def test_schemathesis_finds_no_5xx_and_no_spec_mismatch(server: Server, tmp_path
         text=True,
         timeout=900,
         cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO), "SCHEMATHESIS_HOOKS": HOOKS},
     )
     report = result.stdout[-6000:]
     assert result.returncode == 0, report
