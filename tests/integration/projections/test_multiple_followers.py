@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from factstore.ingest.service import ingest
@@ -29,7 +30,9 @@ from tests.replay import snapshot
 
 REPO = Path(__file__).resolve().parents[3]
 APPLIED = re.compile(r"(\w+): applied (\d+)\.\.(\d+)$")
-CATCH_UP_SECONDS = 60
+WAIT_SECONDS = 60  # for the followers to start, and to catch up at the end
+MIN_APPENDS = 100
+MAX_APPENDS = 1000
 
 
 def _follower(database_url: str, log: Path) -> subprocess.Popen[bytes]:
@@ -44,12 +47,26 @@ def _follower(database_url: str, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def _append_claim_events(store: EventStore, count: int) -> None:
-    """`count` small appends (claims asserted, ranked, retracted), a few milliseconds apart, so
-    both followers keep finding new work."""
+def _applied_by(log: Path) -> bool:
+    return APPLIED.search(log.read_text()) is not None
+
+
+def _wait_until(check: Callable[[], bool], failure: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not check():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.05)
+
+
+def _append_claim_events(store: EventStore, logs: list[Path]) -> None:
+    """Small appends (claims asserted, ranked, retracted) a few milliseconds apart, so both
+    followers keep finding new work: at least MIN_APPENDS, and on until both have applied
+    something (a loaded machine can let one follower win many rounds), at most MAX_APPENDS."""
     rng = random.Random(8)
     claims: list[tuple[str, str]] = []  # (claim id, stream)
-    for number in range(count):
+    for number in range(MAX_APPENDS):
+        if number >= MIN_APPENDS and number % 10 == 0 and all(map(_applied_by, logs)):
+            return
         if claims and rng.random() < 0.4:
             claim_id, stream = rng.choice(claims)
             rank = rng.choice(["preferred", "deprecated", "normal"])
@@ -78,14 +95,20 @@ def test_two_followers_apply_every_position_once_and_equal_a_rebuild(
     logs = [tmp_path / "follower-1.log", tmp_path / "follower-2.log"]
     followers = [_follower(database_url, log) for log in logs]
     try:
-        ingest(store, read_paths([REPO / "seeds"]))  # no runner: only the followers project
-        _append_claim_events(store, 150)
+        _wait_until(
+            lambda: all("following the log" in log.read_text() for log in logs),
+            "the followers did not start",
+        )
+        # No runner: only the followers project.
+        assert list(ingest(store, read_paths([REPO / "seeds"])))
+        _append_claim_events(store, logs)
         head = store.head_position()
-        deadline = time.monotonic() + CATCH_UP_SECONDS
-        while any(lag.lag for lag in runner.lags()):
+
+        def caught_up() -> bool:
             assert all(f.poll() is None for f in followers), "a follower died"
-            assert time.monotonic() < deadline, f"followers did not catch up: {runner.lags()}"
-            time.sleep(0.05)
+            return not any(lag.lag for lag in runner.lags())
+
+        _wait_until(caught_up, "the followers did not catch up")
     finally:
         for follower in followers:
             follower.send_signal(signal.SIGTERM)
