@@ -159,3 +159,24 @@ def test_the_read_engine_refuses_writes(database_url: str) -> None:
             conn.execute(text("CREATE TABLE written_through_reader (x INTEGER)"))
     finally:
         engine.dispose()
+
+
+def test_the_spec_documents_freshness_on_every_read_and_position_on_every_write(
+    client: FlaskClient,
+) -> None:
+    spec = client.get("/v1/openapi.json").get_json()
+    reads = writes = 0
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in ("get", "post") or path in ("/v1/health",):
+                continue
+            names = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
+            ok = operation["responses"]["201" if "201" in operation["responses"] else "200"]
+            assert "Factstore-Position" in ok.get("headers", {}), (method, path)
+            if method == "get":
+                reads += 1
+                assert {("query", "min_position"), ("header", "Factstore-Min-Position")} <= names
+                assert "503" in operation["responses"], path
+            else:
+                writes += 1
+    assert (reads, writes) == (10, 3)
