@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,37 +54,34 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
+@contextmanager
+def running_api(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`factstore serve` (gunicorn, 2 workers) on a free loopback port with `env` added to the
+    environment, until /v1/health answers; yields its base URL and stops it at the end."""
     port = free_port()
-    env = {
-        **os.environ,
-        "FACTSTORE_DATABASE_URL": database_url,
-        "FACTSTORE_API_TOKENS": f"e2e:{hash_token(TOKEN)}",
-    }
+    base = f"http://127.0.0.1:{port}"
     # The access log goes to a file: an unread pipe would fill up and stall the workers.
-    log_path = tmp_path / "server.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "factstore.cli", "serve", "--port", str(port), "--workers", "2"],
-            env=env,
+            env={**os.environ, **env},
             cwd=REPO,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    live = Server(f"http://127.0.0.1:{port}")
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if live.call("GET", "/v1/health")[0] == 200:
-                    break
+                with urllib.request.urlopen(f"{base}/v1/health", timeout=5) as response:
+                    if response.status == 200:
+                        break
             except OSError:
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
                 pytest.fail(f"server did not start: {log_path.read_text()}")
             time.sleep(0.2)
-        yield live
+        yield base
     finally:
         process.terminate()
         try:
@@ -91,6 +89,16 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             raise
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
+    env = {
+        "FACTSTORE_DATABASE_URL": database_url,
+        "FACTSTORE_API_TOKENS": f"e2e:{hash_token(TOKEN)}",
+    }
+    with running_api(env, tmp_path / "server.log") as base:
+        yield Server(base)
 
 
 def test_ingest_query_travel_and_correct_over_http(server: Server) -> None:

@@ -18,10 +18,7 @@ import json
 import os
 import pwd
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -39,12 +36,12 @@ from factstore.store.database import create_store_engine
 from factstore.store.schema import upgrade
 from factstore.tokens import hash_token
 from tests.conftest import BACKEND
+from tests.e2e.test_http_server import free_port, running_api
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "postgresql", reason="the read replica needs the PostgreSQL backend"
 )
 
-REPO = Path(__file__).resolve().parents[3]
 TOKEN = "fs_replica-test-token"
 PROGRAMS = ("initdb", "pg_ctl", "pg_basebackup", "postgres")
 WAIT_SECONDS = 30  # the longest any one step may take
@@ -80,12 +77,6 @@ def _server_programs() -> Path | None:
 
 def _version(folder: Path) -> tuple[int, ...]:
     return tuple(int(part) for part in folder.parent.name.split(".") if part.isdigit())
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -142,12 +133,12 @@ def clusters() -> Iterator[Clusters]:
         # initdb's pg_hba.conf trusts local and loopback connections, replication included.
         made.run("initdb", "-D", str(primary), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                  "--locale=C", "--no-sync")  # fmt: skip
-        made.primary_port = _free_port()
+        made.primary_port = free_port()
         made.start(primary, made.primary_port)
         made.run("pg_basebackup", "-h", "127.0.0.1", "-p", str(made.primary_port), "-U",
                  "postgres", "-D", str(replica), "-R", "-X", "stream", "--checkpoint=fast",
                  "--no-sync")  # fmt: skip
-        made.replica_port = _free_port()
+        made.replica_port = free_port()
         made.start(replica, made.replica_port)
         yield made
     finally:
@@ -192,40 +183,14 @@ def api(clusters: Clusters, tmp_path: Path) -> Iterator[Api]:
     engine = create_store_engine(primary)
     upgrade(engine)
     engine.dispose()
-    port = _free_port()
     env = {
-        **os.environ,
         "FACTSTORE_DATABASE_URL": primary,
         "FACTSTORE_READ_DATABASE_URL": clusters.url(clusters.replica_port),
         "FACTSTORE_MIN_POSITION_WAIT_MS": str(MIN_POSITION_WAIT_MS),
         "FACTSTORE_API_TOKENS": f"desk:{hash_token(TOKEN)}",
     }
-    with (tmp_path / "server.log").open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "factstore.cli", "serve", "--port", str(port), "--workers", "2"],
-            env=env,
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    live = Api(f"http://127.0.0.1:{port}")
-    try:
-        _until(lambda: _healthy(live), "the API did not come up")
-        yield live
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=WAIT_SECONDS)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=WAIT_SECONDS)
-
-
-def _healthy(api: Api) -> bool:
-    try:
-        return api.call("GET", "/v1/health").status == 200
-    except OSError:
-        return False
+    with running_api(env, tmp_path / "server.log") as base:
+        yield Api(base)
 
 
 def _until(check: Any, failure: str) -> None:
