@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from api import docs, errors, idempotency, pages
+from api import consistency, docs, errors, idempotency, pages
 from api.auth import TokenTable
 from api.context import Services
 from api.resources import articles, claims, events, health, topics
@@ -39,19 +39,25 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     app.config.update(config)
     engine = create_store_engine(settings.database_url)
     store = EventStore(engine)
+    replica = None
+    if settings.read_database_url:
+        replica = EventStore(create_store_engine(settings.read_database_url, read_only=True))
     app.extensions["factstore"] = Services(
         settings=settings,
         store=store,
         runner=default_runner(store, settings.policy),
         tokens=TokenTable.from_env(),
+        replica=replica,
     )
     api = FactstoreApi(app)
+    api.spec.plugins.append(consistency.ReadConsistencyPlugin())
     app.extensions["factstore.api"] = api
     for module in (articles, events, topics, claims, health):
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.blueprint)
     app.register_blueprint(pages.blueprint)
     errors.register(app)  # after Api: replaces flask-smorest's JSON error handler
+    consistency.register(app)
     app.before_request(_check_request_line)
     app.before_request(_check_request_body)
     idempotency.register(app)

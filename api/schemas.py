@@ -76,7 +76,20 @@ class RetractInSchema(StrictSchema):
     reason = _text(1, 2000, required=True)
 
 
-class PageArgsSchema(StrictSchema):
+class ReadArgsSchema(StrictSchema):
+    """What every read takes: how fresh the answer must be (api.consistency)."""
+
+    min_position = fields.Integer(
+        validate=validate.Range(min=0, max=2**62),
+        metadata={
+            "description": "Answer only once the store reflects at least this log position (a "
+            "write's `Factstore-Position`): read-your-writes across replicas; 503 if it is not "
+            "reached in time"
+        },
+    )
+
+
+class PageArgsSchema(ReadArgsSchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**9))
 
@@ -113,7 +126,7 @@ def _known_at() -> KnownAt:
     )
 
 
-class AsOfArgsSchema(StrictSchema):
+class AsOfArgsSchema(ReadArgsSchema):
     known_at = _known_at()
     valid_at = fields.Date(metadata={"description": "Valid time: an ISO 8601 date"})
 
@@ -144,16 +157,16 @@ class TopicListArgsSchema(PageArgsSchema, AsOfArgsSchema):
     )
 
 
-class HistoryArgsSchema(StrictSchema):
+class HistoryArgsSchema(ReadArgsSchema):
     known_at = _known_at()
 
 
-class EventsArgsSchema(StrictSchema):
+class EventsArgsSchema(ReadArgsSchema):
     after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PAGE))
 
 
-class StreamEventsArgsSchema(StrictSchema):
+class StreamEventsArgsSchema(ReadArgsSchema):
     # An empty range (to_version below from_version) is valid and returns no events.
     from_version = fields.Integer(load_default=1, validate=validate.Range(min=1, max=2**31))
     to_version = fields.Integer(validate=validate.Range(min=1, max=2**31))
@@ -405,3 +418,6 @@ class ProblemSchema(Schema):
     detail = fields.String()
     instance = fields.String()
     errors = fields.List(fields.Nested(FieldErrorSchema))
+    # position-not-reached (503): the position asked for, and the furthest the store has come.
+    min_position = fields.Integer()
+    position = fields.Integer()

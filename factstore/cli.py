@@ -4,6 +4,7 @@ print. Errors become one line on stderr and a non-zero exit, never a traceback."
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 import time
@@ -15,7 +16,7 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from factstore.config import DEFAULT_DATABASE_URL, ConfigError, Settings
+from factstore.config import ConfigError, Settings
 from factstore.store.database import create_store_engine
 from factstore.store.errors import StoreError
 from factstore.store.event_store import EventStore
@@ -53,9 +54,10 @@ def one_line_errors(command: F) -> F:
 
 
 class Context:
-    def __init__(self, database_url: str) -> None:
-        self.database_url = database_url
+    def __init__(self, database_url: str | None) -> None:
         self.settings = Settings.from_env()
+        # The option (or FACTSTORE_DATABASE_URL) wins; else the settings (secret file, default).
+        self.database_url = database_url or self.settings.database_url
         self._engine: Engine | None = None
 
     @property
@@ -79,13 +81,12 @@ pass_context = click.make_pass_decorator(Context)
 @click.option(
     "--database-url",
     envvar="FACTSTORE_DATABASE_URL",
-    default=DEFAULT_DATABASE_URL,
     show_default="sqlite:///factstore.db",
-    help="SQLAlchemy URL of the store (env FACTSTORE_DATABASE_URL).",
+    help="SQLAlchemy URL of the store (env FACTSTORE_DATABASE_URL or FACTSTORE_DATABASE_URL_FILE).",
 )
 @click.version_option(package_name="factstore")
 @click.pass_context
-def main(ctx: click.Context, database_url: str) -> None:
+def main(ctx: click.Context, database_url: str | None) -> None:
     """factstore: an auditable record of figures from news articles."""
     try:
         ctx.obj = Context(database_url)
@@ -260,6 +261,8 @@ def project(
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         click.echo("following the log (Ctrl-C to stop)", err=True)
+        # One line per applied batch: which positions this follower applied to which projection.
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
         runner.follow(stop, poll)
     elif not show_status:
         click.echo(f"applied {runner.catch_up()} events")

@@ -10,6 +10,7 @@ from pathlib import Path
 from factstore.domain.figures import PolicyConfig
 
 DEFAULT_DATABASE_URL = "sqlite:///factstore.db"
+DEFAULT_MIN_POSITION_WAIT_MS = 1000
 
 
 class ConfigError(ValueError):
@@ -23,14 +24,44 @@ class Settings:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     # Largest request body the API accepts (FACTSTORE_API_MAX_BODY_BYTES).
     max_body_bytes: int = 2 * 1024 * 1024
+    # A read replica for the API's read-only queries (FACTSTORE_READ_DATABASE_URL); writes and
+    # the projection runner always use database_url.
+    read_database_url: str | None = None
+    # How long a read asking for `min_position` may wait for it (FACTSTORE_MIN_POSITION_WAIT_MS).
+    min_position_wait_ms: int = DEFAULT_MIN_POSITION_WAIT_MS
 
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
-            database_url=os.environ.get("FACTSTORE_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            database_url=_secret("FACTSTORE_DATABASE_URL", "FACTSTORE_DATABASE_URL_FILE")
+            or DEFAULT_DATABASE_URL,
             policy=load_policy(os.environ.get("FACTSTORE_POLICY")),
             max_body_bytes=_positive_int("FACTSTORE_API_MAX_BODY_BYTES", 2 * 1024 * 1024),
+            read_database_url=_secret(
+                "FACTSTORE_READ_DATABASE_URL", "FACTSTORE_READ_DATABASE_URL_FILE"
+            ),
+            min_position_wait_ms=_positive_int(
+                "FACTSTORE_MIN_POSITION_WAIT_MS", DEFAULT_MIN_POSITION_WAIT_MS
+            ),
         )
+
+
+def _secret(name: str, file_name: str) -> str | None:
+    """A value from the variable `name`, or else from the file named by `file_name` (a mounted
+    secret: database URLs carry passwords). Surrounding whitespace is dropped; empty is unset."""
+    value = os.environ.get(name, "").strip()
+    if value:
+        return value
+    path = os.environ.get(file_name, "").strip()
+    if not path:
+        return None
+    try:
+        value = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise ConfigError(f"{file_name}={path}: cannot read it ({error.strerror})") from error
+    if not value:
+        raise ConfigError(f"{file_name}={path}: the file is empty")
+    return value
 
 
 def _positive_int(name: str, default: int) -> int:

@@ -20,6 +20,7 @@ from factstore.ingest.service import ingest
 from factstore.ingest.sources import ArticleInput, article_id_for, stream_id_for
 from factstore.projections import queries
 from factstore.projections.models import articles_table
+from factstore.store.event_store import EventStore
 from factstore.store.verification import verify_stream
 
 blp = Blueprint(
@@ -33,9 +34,8 @@ _ARTICLE = schemas.ArticleDetailSchema()
 _STREAM = schemas.StreamSchema()
 
 
-def _article_claims(stream_id: str) -> list[dict[str, Any]]:
-    services = reader()
-    items, _ = queries.list_claims(services.store.engine, stream_id=stream_id, limit=10_000)
+def _article_claims(store: EventStore, stream_id: str) -> list[dict[str, Any]]:
+    items, _ = queries.list_claims(store.engine, stream_id=stream_id, limit=10_000)
     return items
 
 
@@ -79,7 +79,8 @@ class Articles(MethodView):
             "claims_asserted": outcome.claims_asserted,
             "claims_retracted": outcome.claims_retracted,
             "head_position": services.store.head_position(),
-            "claims": _article_claims(outcome.stream_id),
+            # From the primary, which has the write (a replica may not have it yet).
+            "claims": _article_claims(services.store, outcome.stream_id),
         }
         status = 200 if outcome.status == "unchanged" else 201
         headers = {"Location": f"/v1/articles/{outcome.stream_id}"}
@@ -161,9 +162,10 @@ class ArticleEvents(MethodView):
 
 @blp.route("/<path:stream_id>")
 class Article(MethodView):
+    @blp.arguments(schemas.ReadArgsSchema, location="query")
     @blp.response(200, schemas.ArticleDetailSchema)
     @errors(blp, 304, 404)
-    def get(self, stream_id: str) -> Any:
+    def get(self, _args: dict[str, Any], stream_id: str) -> Any:
         """An article's current state and every claim extracted from it."""
         services = reader()
         stream_id = _stream_id(stream_id)
@@ -174,7 +176,7 @@ class Article(MethodView):
         cached = not_modified(etag)
         if cached is not None:
             return cached
-        document = {**article, "claims": _article_claims(stream_id)}
+        document = {**article, "claims": _article_claims(services.store, stream_id)}
         return json_response(_ARTICLE, document, etag)
 
 

@@ -12,32 +12,31 @@ from api.context import reader, writer
 from api.resources.events import event_document
 from api.spec import errors
 from factstore import corrections
-from factstore.domain.events import RecordedEvent
 from factstore.projections import queries
+from factstore.store.event_store import EventStore
 
 blp = Blueprint("claims", __name__, url_prefix="/v1/claims", description="Claims and corrections")
 
 
-def _correction(claim_id: str, event: RecordedEvent) -> dict[str, Any]:
-    claim = queries.get_claim(reader().store.engine, claim_id)
-    return {"claim": claim, "event": event_document(event)}
-
-
-def _corrected(claim_id: str, action: Any) -> dict[str, Any]:
+def _corrected(store: EventStore, claim_id: str, action: Any) -> dict[str, Any]:
+    """The correction's event and the claim after it, read from the primary (`store`), which
+    has the write."""
     try:
         event = action()
     except corrections.ClaimNotFound as error:
         abort(404, message=str(error))
     except corrections.ClaimNotCorrectable as error:
         abort(409, message=str(error))
-    return _correction(claim_id, event)
+    claim = queries.get_claim(store.engine, claim_id)
+    return {"claim": claim, "event": event_document(event)}
 
 
 @blp.route("/<string:claim_id>")
 class Claim(MethodView):
+    @blp.arguments(schemas.ReadArgsSchema, location="query")
     @blp.response(200, schemas.ClaimDetailSchema)
     @errors(blp, 404)
-    def get(self, claim_id: str) -> Any:
+    def get(self, _args: dict[str, Any], claim_id: str) -> Any:
         """A claim with its provenance, the rule that produced it and its status history."""
         claim = queries.get_claim(reader().store.engine, claim_id)
         if claim is None:
@@ -54,6 +53,7 @@ class ClaimRank(MethodView):
         """Mark a claim preferred, normal or deprecated (a ClaimRanked event, with the actor)."""
         services, actor = writer()
         return _corrected(
+            services.store,
             claim_id,
             lambda: corrections.rank_claim(
                 services.store, services.runner, claim_id, body["rank"], body["reason"], actor
@@ -70,6 +70,7 @@ class ClaimRetract(MethodView):
         """Retract a claim (recorded as ClaimRetracted with reason `analyst` and the actor)."""
         services, actor = writer()
         return _corrected(
+            services.store,
             claim_id,
             lambda: corrections.retract_claim(
                 services.store, services.runner, claim_id, body["reason"], actor

@@ -52,6 +52,16 @@ class Lag:
         return self.head - self.checkpoint
 
 
+def visible_position(conn: Connection, names: Sequence[str]) -> int:
+    """The log position a reader on `conn` sees everything up to: the log's head, or the
+    checkpoint of the furthest-behind of the projections `names` when one lags. On a replica
+    this is how far replay has come; reads through `conn` reflect at least this position."""
+    head = conn.execute(select(func.max(events_table.c.position))).scalar()
+    rows = conn.execute(select(cp.c.name, cp.c.position).where(cp.c.name.in_(names))).all()
+    checkpoints = {name: int(position) for name, position in rows}
+    return min([int(head or 0), *(checkpoints.get(name, 0) for name in names)])
+
+
 def lock_key(name: str) -> int:
     return zlib.crc32(f"factstore.projection.{name}".encode())
 
@@ -253,6 +263,9 @@ class ProjectionRunner:
                 projection.apply(conn, events)
                 self.write_checkpoint(conn, name, events[-1].position)
             conn.commit()
+            if events:
+                # Operators (and the multi-follower test) see who applied which positions.
+                log.info("%s: applied %d..%d", name, events[0].position, events[-1].position)
             return len(events)
         except BaseException:
             conn.rollback()

@@ -30,7 +30,33 @@ def backend_name(url: str | URL) -> str:
     return make_url(url).get_backend_name()
 
 
-def create_store_engine(url: str | URL, **kwargs: Any) -> Engine:
+def create_store_engine(url: str | URL, *, read_only: bool = False, **kwargs: Any) -> Engine:
+    """An engine for the store. `read_only` makes every session refuse writes (SQLite
+    query_only, PostgreSQL default_transaction_read_only): for a read replica, or the primary
+    when it stands in for one, so a read path can never write by mistake."""
+    engine = _engine(url, **kwargs)
+    if read_only:
+        _refuse_writes(engine)
+    return engine
+
+
+def _refuse_writes(engine: Engine) -> None:
+    statement = (
+        "PRAGMA query_only = ON"
+        if engine.dialect.name == "sqlite"
+        else "SET SESSION default_transaction_read_only = on"
+    )
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+        if engine.dialect.name != "sqlite":
+            dbapi_connection.commit()  # psycopg opened a transaction for the SET
+
+
+def _engine(url: str | URL, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":

@@ -53,36 +53,33 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(database_url: str, tmp_path: Path) -> Iterator[Server]:
+def running_api(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`factstore serve` (gunicorn, 2 workers) on a free loopback port with `env` added to the
+    environment, until /v1/health answers; yields its base URL and stops it at the end."""
     port = free_port()
-    env = {
-        **os.environ,
-        "FACTSTORE_DATABASE_URL": database_url,
-        "FACTSTORE_API_TOKENS": f"e2e:{hash_token(TOKEN)}",
-    }
+    base = f"http://127.0.0.1:{port}"
     # The access log goes to a file: an unread pipe would fill up and stall the workers.
-    log_path = tmp_path / "server.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "factstore.cli", "serve", "--port", str(port), "--workers", "2"],
-            env=env,
+            env={**os.environ, **env},
             cwd=REPO,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    live = Server(f"http://127.0.0.1:{port}")
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if live.call("GET", "/v1/health")[0] == 200:
-                    break
+                with urllib.request.urlopen(f"{base}/v1/health", timeout=5) as response:
+                    if response.status == 200:
+                        break
             except OSError:
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
                 pytest.fail(f"server did not start: {log_path.read_text()}")
             time.sleep(0.2)
-        yield live
+        yield base
     finally:
         process.terminate()
         try:
@@ -90,6 +87,17 @@ def serve(database_url: str, tmp_path: Path) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             raise
+
+
+@contextmanager
+def serve(database_url: str, tmp_path: Path) -> Iterator[Server]:
+    """The store at `database_url` served with the e2e write token."""
+    env = {
+        "FACTSTORE_DATABASE_URL": database_url,
+        "FACTSTORE_API_TOKENS": f"e2e:{hash_token(TOKEN)}",
+    }
+    with running_api(env, tmp_path / "server.log") as base:
+        yield Server(base)
 
 
 def ingest_seeds(server: Server) -> None:

@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.live_server import SEEDS, TOKEN, Server
+from tests.e2e.live_server import REPO, SEEDS, TOKEN, Server
+
+HOOKS = "tests.e2e.schemathesis_hooks"
 
 
 def test_ingest_query_travel_and_correct_over_http(server: Server) -> None:
@@ -66,6 +68,7 @@ def test_schemathesis_finds_no_5xx_and_no_spec_mismatch(server: Server, tmp_path
         text=True,
         timeout=900,
         cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO), "SCHEMATHESIS_HOOKS": HOOKS},
     )
     report = result.stdout[-6000:]
     assert result.returncode == 0, report

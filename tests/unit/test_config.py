@@ -1,0 +1,47 @@
+"""Settings from the environment: database URLs from variables or mounted secret files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from factstore.config import ConfigError, Settings
+
+
+def test_database_urls_come_from_the_variable_or_a_secret_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = tmp_path / "read_url"
+    secret.write_text("postgresql+psycopg://reader:s3cret@replica/factstore\n")
+    monkeypatch.setenv("FACTSTORE_DATABASE_URL", "postgresql+psycopg://app@db/factstore")
+    monkeypatch.setenv("FACTSTORE_READ_DATABASE_URL_FILE", str(secret))
+    monkeypatch.setenv("FACTSTORE_MIN_POSITION_WAIT_MS", "250")
+    settings = Settings.from_env()
+    assert settings.database_url == "postgresql+psycopg://app@db/factstore"
+    assert settings.read_database_url == "postgresql+psycopg://reader:s3cret@replica/factstore"
+    assert settings.min_position_wait_ms == 250
+
+    # The variable wins over the file; with neither, SQLite and no replica.
+    monkeypatch.setenv("FACTSTORE_READ_DATABASE_URL", "postgresql+psycopg://other/factstore")
+    assert Settings.from_env().read_database_url == "postgresql+psycopg://other/factstore"
+    for name in ("FACTSTORE_DATABASE_URL", "FACTSTORE_READ_DATABASE_URL"):
+        monkeypatch.delenv(name)
+    monkeypatch.delenv("FACTSTORE_READ_DATABASE_URL_FILE")
+    assert (Settings.from_env().database_url, Settings.from_env().read_database_url) == (
+        "sqlite:///factstore.db",
+        None,
+    )
+
+
+@pytest.mark.parametrize("content", [None, ""])
+def test_a_missing_or_empty_secret_file_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str | None
+) -> None:
+    path = tmp_path / "url"
+    if content is not None:
+        path.write_text(content)
+    monkeypatch.delenv("FACTSTORE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("FACTSTORE_DATABASE_URL_FILE", str(path))
+    with pytest.raises(ConfigError, match="FACTSTORE_DATABASE_URL_FILE"):
+        Settings.from_env()
