@@ -54,6 +54,7 @@ class SeenRequest:
     headers: dict[str, str]
     status: int | None = None
     bytes_sent: int = 0
+    done: threading.Event = field(default_factory=threading.Event)  # the answer is over
 
 
 class ArticleServer:
@@ -67,7 +68,7 @@ class ArticleServer:
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         self._httpd.article_server = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def port(self) -> int:
@@ -123,8 +124,11 @@ class _Handler(BaseHTTPRequestHandler):
         if route.delay_s:
             time.sleep(route.delay_s)
         # The client may give up (timeout, size cap): that is what some tests want.
-        with suppress(BrokenPipeError, ConnectionResetError):
-            self._answer(route, seen)
+        try:
+            with suppress(BrokenPipeError, ConnectionResetError):
+                self._answer(route, seen)
+        finally:
+            seen.done.set()
 
     def _answer(self, route: Route, seen: SeenRequest) -> None:
         validators = route.conditional and route.status == 200
