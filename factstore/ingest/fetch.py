@@ -375,18 +375,31 @@ def _read_body(response: urllib3.BaseHTTPResponse, policy: FetchPolicy, deadline
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in response.stream(_CHUNK, decode_content=True):
+        while True:
+            # Each read waits at most for what is left of the attempt, so a server dripping
+            # bytes cannot hold the fetch past its deadline; read1 returns what one read got.
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Transient(f"timed out reading the body after {policy.timeout_s:g} s")
+            _limit_read_wait(response, remaining)
+            chunk = response.read1(_CHUNK, decode_content=True)
+            if not chunk:
+                break
             size += len(chunk)
             if size > policy.max_bytes:
                 raise _Refused(
                     f"response too large: stopped reading past the {policy.max_bytes} byte limit"
                 )
-            if time.monotonic() > deadline:
-                raise _Transient(f"timed out reading the body after {policy.timeout_s:g} s")
             chunks.append(chunk)
     except (Urllib3Error, OSError) as error:
         raise _Transient(f"reading the body failed: {_why(error)}") from error
     return b"".join(chunks)
+
+
+def _limit_read_wait(response: urllib3.BaseHTTPResponse, seconds: float) -> None:
+    sock = getattr(response.connection, "sock", None)
+    if isinstance(sock, socket.socket):
+        sock.settimeout(seconds)
 
 
 def _why(error: BaseException) -> str:

@@ -30,13 +30,16 @@ class Route:
 
     `stream_bytes`: when set, the body is `body` repeated up to that many bytes, sent without a
     Content-Length (the end is the closed connection), so a client can only stop it by stopping
-    reading. `conditional=False` serves no validators and never answers 304.
+    reading. `drip_s`: the body goes out one 64-byte piece at a time with that pause between
+    pieces (a server too slow to finish). `conditional=False` serves no validators and never
+    answers 304.
     """
 
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    drip_s: float = 0.0
     content_type: str = "text/html; charset=utf-8"
     conditional: bool = True
     stream_bytes: int | None = None
@@ -149,8 +152,13 @@ class _Handler(BaseHTTPRequestHandler):
         if route.stream_bytes is None:
             self.send_header("Content-Length", str(len(route.body)))
             self.end_headers()
-            self.wfile.write(route.body)
-            seen.bytes_sent = len(route.body)
+            piece = 64 if route.drip_s else max(1, len(route.body))
+            for start in range(0, len(route.body), piece):
+                if start and route.drip_s:
+                    self.wfile.flush()
+                    time.sleep(route.drip_s)
+                self.wfile.write(route.body[start : start + piece])
+                seen.bytes_sent += len(route.body[start : start + piece])
             return
         self.send_header("Connection", "close")
         self.end_headers()

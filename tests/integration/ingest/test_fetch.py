@@ -174,6 +174,17 @@ def test_slow_response_times_out_after_the_configured_retries(server: ArticleSer
     assert time.monotonic() - started < 0.8 * 2  # it gave up, it did not wait for the server
 
 
+def test_a_body_dripping_past_the_timeout_is_cut(server: ArticleServer) -> None:
+    server.set("/drip", page("Raqqa", [STRIKE, MILITANTS]), drip_s=0.1)  # ~2 s in all
+    started = time.monotonic()
+    outcome = failed(
+        fetch_article(server.url("/drip"), policy=allowing(server, timeout_s=0.4, retries=0))
+    )
+    assert "timed out" in outcome.reason
+    assert time.monotonic() - started < 1.0
+    assert len(server.requests_to("/drip")) == 1
+
+
 def test_client_errors_are_not_retried(server: ArticleServer) -> None:
     server.set("/private", "forbidden", status=403)
     outcome = failed(fetch_article(server.url("/private"), policy=allowing(server)))
