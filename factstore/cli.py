@@ -41,7 +41,7 @@ def one_line_errors(command: F) -> F:
 
         try:
             return command(*args, **kwargs)
-        except (StoreError, SourceError, ValueError) as error:
+        except (StoreError, SourceError, ValueError) as error:  # SourceConfigError too
             raise CliError(str(error)) from error
         except SQLAlchemyError as error:
             reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
@@ -182,6 +182,57 @@ def ingest(
         f"{counts['unchanged']} unchanged; {events} events appended ({claims} claims); "
         f"head position {store.head_position()} ({elapsed:.2f}s)"
     )
+
+
+@main.command()
+@click.argument("source_ids", nargs=-1)
+@click.option(
+    "--actor", default=lambda: os.environ.get("USER", "cli"), help="Recorded as the writer."
+)
+@pass_context
+@one_line_errors
+def reingest(context: Context, source_ids: tuple[str, ...], actor: str) -> None:
+    """Run the configured sources (all, or SOURCE_IDS) once, now, and print what was appended.
+    Sources come from FACTSTORE_SOURCES (default ./sources.toml; without it, seeds/)."""
+    from factstore.ingest import reingest as reingesting
+    from factstore.ingest.registry import load_sources
+    from factstore.projections import default_runner
+
+    store = context.store()
+    selected = load_sources(store).select(source_ids)
+    job_id = "cli" if len(selected) != 1 else selected[0].job_id
+    report = reingesting.run_sources(
+        store,
+        default_runner(store, context.settings.policy),
+        selected,
+        job_id=job_id,
+        trigger="cli",
+        actor=actor,
+        on_source=lambda result: click.echo(_source_line(result)),
+    )
+    totals = report.totals
+    click.echo(
+        f"run {report.run_id} {report.status}: {totals['new']} new, {totals['revised']} "
+        f"revised, {totals['unchanged']} unchanged, {totals['not_modified']} not modified, "
+        f"{totals['withdrawn']} withdrawn, {totals['failed']} failed; "
+        f"{totals['events_appended']} events appended ({report.duration_s:.2f}s)"
+    )
+    if report.status != "ok":
+        failed = [r.source_id for r in report.sources if r.counts is None or r.counts.failed]
+        raise CliError(f"run {report.run_id} {report.status}: see source(s) {', '.join(failed)}")
+
+
+def _source_line(result: Any) -> str:
+    if result.counts is None:
+        return f"{result.source_id:12} FAILED: {result.error}"
+    c = result.counts
+    line = (
+        f"{result.source_id:12} {c.new} new, {c.revised} revised, {c.unchanged} unchanged, "
+        f"{c.not_modified} not modified, {c.withdrawn} withdrawn, {c.failed} failed; "
+        f"+{c.events_appended} events (+{c.claims_asserted} claims, "
+        f"-{c.claims_retracted} retracted)"
+    )
+    return "\n".join([line, *(f"{'':12} error: {e}" for e in c.errors)])
 
 
 # --- audit ------------------------------------------------------------------------------------
