@@ -70,6 +70,8 @@ class FetchPolicy:
     allow_hosts: "host" or "host:port" entries fetched even when they resolve to a private
         address; every other private address stays refused (a redirect from an allowed host
         to another private one is refused).
+    ca_certs: a CA bundle file for HTTPS sources signed by a private CA (None: the system's
+        trust store).
     """
 
     timeout_s: float = 10.0
@@ -80,6 +82,7 @@ class FetchPolicy:
     allow_hosts: frozenset[str] = field(default_factory=frozenset)
     max_redirects: int = 5
     deadline_s: float = 60.0
+    ca_certs: str | None = None
 
 
 @dataclass(frozen=True)
@@ -336,6 +339,7 @@ def _open(
             maxsize=1,
             retries=False,
             cert_reqs="CERT_REQUIRED",
+            ca_certs=policy.ca_certs,
             assert_hostname=target.host,
             server_hostname=target.host,
         )

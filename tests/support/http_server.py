@@ -13,6 +13,7 @@ Use the `article_server` fixture (register this module with
 from __future__ import annotations
 
 import hashlib
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -63,11 +64,15 @@ class SeenRequest:
 class ArticleServer:
     """The running server: its route table, the requests it saw, and URLs on it."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        """`tls`: a server-side context to serve HTTPS instead of HTTP."""
         self.routes: dict[str, Route] = {}
         self.requests: list[SeenRequest] = []
         self.lock = threading.Lock()
+        self.scheme = "https" if tls is not None else "http"
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         self._httpd.article_server = self  # type: ignore[attr-defined]
@@ -82,8 +87,9 @@ class ArticleServer:
         """host:port, as a fetch policy's allow-list names this server."""
         return f"127.0.0.1:{self.port}"
 
-    def url(self, path: str) -> str:
-        return f"http://{self.authority}{path}"
+    def url(self, path: str, *, host: str = "127.0.0.1") -> str:
+        """The URL of `path`; `host` names the server another way (e.g. localhost)."""
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def set(self, path: str, body: bytes | str = b"", **fields: object) -> Route:
         """Serve `body` (str is encoded as UTF-8) at `path`; other fields as in Route."""
@@ -182,8 +188,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serve_articles() -> Iterator[ArticleServer]:
-    server = ArticleServer()
+def serve_articles(tls: ssl.SSLContext | None = None) -> Iterator[ArticleServer]:
+    server = ArticleServer(tls)
     server.start()
     try:
         yield server

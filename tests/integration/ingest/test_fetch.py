@@ -7,10 +7,14 @@ private address stays refused, as in production.
 from __future__ import annotations
 
 import ipaddress
+import ssl
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
+import trustme
 
 from factstore.ingest.fetch import (
     FeedFetched,
@@ -389,6 +393,34 @@ def test_allow_private_opens_loopback(server: ArticleServer) -> None:
         f"http://localhost:{server.port}/a", policy=FetchPolicy(allow_private=True)
     )
     assert STRIKE in fetched(outcome).article.text
+
+
+def test_https_checks_the_certificate_for_the_name_not_the_address(tmp_path: Path) -> None:
+    """The connection goes to the checked address; TLS still verifies the host name."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    with serve_articles(tls=context) as tls_server:
+        tls_server.set("/a", page("Raqqa", [STRIKE, MILITANTS]))
+        url = tls_server.url("/a", host="localhost")
+        trusted = FetchPolicy(
+            allow_hosts=frozenset({f"localhost:{tls_server.port}"}),
+            ca_certs=str(ca_file),
+            timeout_s=2.0,
+            retries=0,
+        )
+
+        assert STRIKE in fetched(fetch_article(url, policy=trusted)).article.text
+        assert tls_server.requests[0].headers["host"] == f"localhost:{tls_server.port}"
+
+        untrusted = replace(trusted, ca_certs=None)
+        assert "TLS" in failed(fetch_article(url, policy=untrusted)).reason
+        by_address = replace(trusted, allow_hosts=frozenset({tls_server.authority}))
+        wrong_name = failed(fetch_article(tls_server.url("/a"), policy=by_address))
+        assert "TLS" in wrong_name.reason  # the certificate names localhost, not 127.0.0.1
+        assert len(tls_server.requests) == 1
 
 
 @pytest.mark.parametrize(
