@@ -10,6 +10,7 @@ import ipaddress
 import ssl
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -148,6 +149,17 @@ def test_conditional_get_gives_not_modified_until_the_article_is_edited(
     assert MILITANTS not in second.article.text
     assert second.etag != first.etag
     assert second.article.article_id == first.article.article_id
+
+
+def test_articles_fetch_from_worker_threads(server: ArticleServer) -> None:
+    """The scheduler runs fetches in a thread pool: extraction must not rely on the main thread."""
+    for number in range(6):
+        server.set(f"/n{number}", page(f"Story {number}", [STRIKE.replace("20", str(number))]))
+    urls = [server.url(f"/n{number}") for number in range(6)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        outcomes = list(pool.map(lambda url: fetch_article(url, policy=allowing(server)), urls))
+    for number, outcome in enumerate(outcomes):
+        assert f"At least {number} civilians" in fetched(outcome).article.text
 
 
 @pytest.mark.parametrize("status", [404, 410])
