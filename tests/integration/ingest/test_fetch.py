@@ -6,6 +6,7 @@ private address stays refused, as in production.
 
 from __future__ import annotations
 
+import gzip
 import ipaddress
 import ssl
 import time
@@ -232,6 +233,16 @@ def test_streamed_body_is_cut_at_the_limit(server: ArticleServer) -> None:
     (request,) = server.requests_to("/endless")
     assert request.done.wait(5)
     assert request.bytes_sent < total // 5  # only what the socket buffers took
+
+
+def test_compressed_bodies_are_capped_after_decompression(server: ArticleServer) -> None:
+    gzipped = {"Content-Encoding": "gzip"}
+    server.set("/gz", gzip.compress(page("Raqqa", [STRIKE, MILITANTS]).encode()), headers=gzipped)
+    server.set("/bomb", gzip.compress(b"<p>" + b"0" * 10_000_000), headers=gzipped)  # ~10 KB
+    policy = allowing(server, max_bytes=1_000_000)
+
+    assert STRIKE in fetched(fetch_article(server.url("/gz"), policy=policy)).article.text
+    assert "too large" in failed(fetch_article(server.url("/bomb"), policy=policy)).reason
 
 
 # --- charsets -----------------------------------------------------------------------------
