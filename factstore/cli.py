@@ -235,6 +235,75 @@ def _source_line(result: Any) -> str:
     return "\n".join([line, *(f"{'':12} error: {e}" for e in c.errors)])
 
 
+@main.command()
+@click.option(
+    "--actor", default=lambda: os.environ.get("USER", "cli"), help="Recorded as the writer."
+)
+@pass_context
+@one_line_errors
+def reextract(context: Context, actor: str) -> None:
+    """Re-run extraction on every article stored by an older extractor version; append the
+    claim diff (recorded as a run of job `reextract`)."""
+    from factstore.extraction import EXTRACTOR_VERSION
+    from factstore.ingest.reextract import reextract_all
+    from factstore.projections import default_runner
+
+    store = context.store()
+    report = reextract_all(
+        store, default_runner(store, context.settings.policy), actor=actor, trigger="cli"
+    )
+    counts = report.sources[0].counts
+    assert counts is not None
+    click.echo(
+        f"run {report.run_id}: {counts.revised} articles re-extracted by {EXTRACTOR_VERSION}, "
+        f"{counts.unchanged} found nothing new; {counts.events_appended} events appended "
+        f"(+{counts.claims_asserted} claims, -{counts.claims_retracted} retracted) "
+        f"({report.duration_s:.2f}s)"
+    )
+
+
+@main.command()
+@click.option(
+    "--heartbeat",
+    default=5.0,
+    show_default=True,
+    help="Seconds between heartbeats (and leader-lock, sources and run-request checks).",
+)
+@click.option(
+    "--misfire-grace",
+    default=300,
+    show_default=True,
+    help="Seconds a missed run may still start late.",
+)
+@pass_context
+@one_line_errors
+def scheduler(context: Context, heartbeat: float, misfire_grace: int) -> None:
+    """Run the sources on their schedules until SIGTERM/Ctrl-C (its own process, never in the
+    web workers). Several may run against one database: one leads, the others stand by."""
+    import logging
+    import signal
+    import threading
+
+    from factstore.ingest.registry import load_sources
+    from factstore.ingest.scheduler import SchedulerProcess
+
+    store = context.store()
+    load_sources(store)  # a broken sources file fails here, in one line
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    process = SchedulerProcess(
+        store,
+        context.settings,
+        heartbeat_s=heartbeat,
+        misfire_grace_s=misfire_grace,
+        on_event=lambda message: click.echo(message, err=True),
+    )
+    process.serve(stop)
+
+
 # --- audit ------------------------------------------------------------------------------------
 
 

@@ -68,7 +68,12 @@ class SourceCounts:
 
 
 def run_started_data(
-    run_id: str, job_id: str, trigger: str, source_ids: Sequence[str], requests: Sequence[str]
+    run_id: str,
+    job_id: str,
+    trigger: str,
+    source_ids: Sequence[str],
+    requests: Sequence[str],
+    instance: str | None = None,
 ) -> dict[str, Any]:
     return {
         "run_id": run_id,
@@ -76,6 +81,7 @@ def run_started_data(
         "trigger": trigger,  # cli | schedule | request
         "sources": list(source_ids),
         "requests": list(requests),
+        "instance": instance,  # the scheduler process that ran it (None: the command line)
     }
 
 
@@ -110,6 +116,7 @@ def summarise_run(events: Sequence[Any]) -> dict[str, Any]:
         "totals": {},
         "duration_s": None,
         "requests": [],
+        "instance": None,
     }
     for event in events:
         data = event.data
@@ -119,6 +126,7 @@ def summarise_run(events: Sequence[Any]) -> dict[str, Any]:
                 job_id=data["job_id"],
                 trigger=data["trigger"],
                 requests=list(data.get("requests", [])),
+                instance=data.get("instance"),
                 started_at=event.recorded_at,
                 position=event.position,
             )

@@ -104,9 +104,44 @@ def run_sources(
     trigger: str,
     actor: str,
     requests: Sequence[str] = (),
+    instance: str | None = None,
     on_source: Callable[[SourceResult], None] | None = None,
 ) -> RunReport:
     """Run these sources once, now, in this process; the run is recorded as its own stream."""
+
+    def work(source: SourceConfig) -> Callable[[dict[str, Any]], SourceResult]:
+        return lambda metadata: run_source(store, runner, source, metadata)
+
+    steps: list[Step] = [(s.id, s.kind, work(s)) for s in sources]
+    return record_run(
+        store,
+        runner,
+        steps,
+        job_id=job_id,
+        trigger=trigger,
+        actor=actor,
+        requests=requests,
+        instance=instance,
+        on_source=on_source,
+    )
+
+
+Step = tuple[str, str, Callable[[dict[str, Any]], "SourceResult"]]
+
+
+def record_run(
+    store: EventStore,
+    runner: ProjectionRunner,
+    steps: Sequence[Step],
+    *,
+    job_id: str,
+    trigger: str,
+    actor: str,
+    requests: Sequence[str] = (),
+    instance: str | None = None,
+    on_source: Callable[[SourceResult], None] | None = None,
+) -> RunReport:
+    """Run the steps (source id, kind, work) in order as one run, recorded in its stream."""
     run_id = str(uuid.uuid4())
     stream = runs.run_stream_id(run_id)
     started = time.monotonic()
@@ -115,17 +150,19 @@ def run_sources(
         store,
         stream,
         runs.RUN_STARTED,
-        runs.run_started_data(run_id, job_id, trigger, [s.id for s in sources], requests),
+        runs.run_started_data(
+            run_id, job_id, trigger, [step[0] for step in steps], requests, instance
+        ),
         metadata,
     )
     results = []
-    for source in sources:
-        result = run_source(store, runner, source, {**metadata, "source": f"source:{source.id}"})
+    for source_id, kind, work in steps:
+        result = work({**metadata, "source": f"source:{source_id}"})
         if result.counts is not None:
-            data = runs.source_processed_data(source.id, source.kind, result.counts)
+            data = runs.source_processed_data(source_id, kind, result.counts)
             _record(store, stream, runs.SOURCE_PROCESSED, data, metadata)
         else:
-            data = runs.source_failed_data(source.id, source.kind, result.error or "failed")
+            data = runs.source_failed_data(source_id, kind, result.error or "failed")
             _record(store, stream, runs.SOURCE_FAILED, data, metadata)
         results.append(result)
         if on_source is not None:
@@ -151,6 +188,7 @@ def run_sources(
         runs.run_finished_data(status, totals, duration),
         metadata,
     )
+    runner.catch_up()  # the run's own events too: projections show no lag after a run
     return RunReport(run_id, job_id, status, tuple(results), totals, duration)
 
 
