@@ -200,7 +200,8 @@ def reingest(context: Context, source_ids: tuple[str, ...], actor: str) -> None:
 
     store = context.store()
     selected = load_sources(store).select(source_ids)
-    job_id = "cli" if len(selected) != 1 else selected[0].job_id
+    # One source: a run of its job; several: one run of them all (listed under each job).
+    job_id = "reingest" if len(selected) != 1 else selected[0].job_id
     report = reingesting.run_sources(
         store,
         default_runner(store, context.settings.policy),

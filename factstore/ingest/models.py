@@ -25,6 +25,7 @@ class SourceItem(Base):
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), nullable=False)  # present | withdrawn
+    # When the row last changed (first seen, new validators, withdrawn).
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 

@@ -4,6 +4,7 @@ log. Sources added over the API are events in the `sources` stream; each source 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -58,9 +59,13 @@ def add_source(store: EventStore, raw: Mapping[str, Any], actor: str) -> SourceC
             f"kind {raw.get('kind')!r} reads the server's own files: configure it in the "
             "sources file, not over the API"
         )
-    if "allow_private" in raw:
-        raise SourceConfigError("'allow_private' can only be set in the sources file")
-    source = sources_config.parse_source(raw, where="source", base=None, origin="api")
+    fields = dict(raw)
+    for trusted in ("allow_private", "allow_hosts"):
+        if trusted in fields:
+            raise SourceConfigError(f"'{trusted}' can only be set in the sources file")
+    if "schedule" in fields:  # the API's one schedule field; the file has interval or cron
+        fields.update(sources_config.schedule_fields(str(fields.pop("schedule"))))
+    source = sources_config.parse_source(fields, where="source", base=None, origin="api")
     events = store.read_stream(runs.SOURCES_STREAM)
     current = load_sources(store)
     if current.get(source.id) is not None:
@@ -84,6 +89,16 @@ def remove_source(store: EventStore, source_id: str, actor: str) -> None:
     store.append(runs.SOURCES_STREAM, [event], events[-1].version)
 
 
+def source_document(source: SourceConfig) -> dict[str, Any]:
+    """A source as the API shows it: its fields, where it is defined, its job, its schedule."""
+    return {
+        **source.to_dict(),
+        "origin": source.origin,
+        "job_id": source.job_id,
+        "schedule": source.schedule,
+    }
+
+
 def reextract_interval_s(environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
     raw = environ.get(REEXTRACT_INTERVAL_ENV) or DEFAULT_REEXTRACT_INTERVAL
@@ -100,7 +115,7 @@ def jobs(sources: SourceSet, reextract_every_s: int) -> list[dict[str, Any]]:
             "id": source.job_id,
             "kind": "reingest",
             "schedule": source.schedule,
-            "source": source.to_dict(),
+            "source": source_document(source),
         }
         for source in sources.sources
     ]
@@ -147,12 +162,20 @@ def recent_runs(
             break
         before = rows[-1].position
         for row in rows:
-            if job_id is not None and f'"job_id":"{job_id}"' not in row.data:
-                continue  # canonical JSON: no spaces (factstore.store.hashing)
+            if job_id is not None and not _run_of(json.loads(row.data), job_id):
+                continue
             found.append(runs.summarise_run(store.read_stream(row.stream_id)))
             if len(found) == limit:
                 break
     return found
+
+
+def _run_of(started: Mapping[str, Any], job_id: str) -> bool:
+    """A run belongs to its job, and a command-line run of several sources to each source's."""
+    if started.get("job_id") == job_id:
+        return True
+    source_id = job_id.removeprefix(REINGEST_JOB_PREFIX)
+    return job_id != source_id and source_id in started.get("sources", ())
 
 
 def request_run(store: EventStore, job_id: str, actor: str) -> str:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +38,13 @@ from factstore.domain.events import NewEvent
 from factstore.extraction import EXTRACTOR_VERSION
 from factstore.ingest.models import source_items_table as si
 from factstore.ingest.service import ingest
-from factstore.ingest.sources import ArticleInput, SourceError, read_paths, stream_id_for
+from factstore.ingest.sources import (
+    ArticleInput,
+    SourceError,
+    article_id_for,
+    read_paths,
+    stream_id_for,
+)
 from factstore.ingest.sources_config import SourceConfig
 from factstore.projections.models import articles_table
 from factstore.projections.runner import ProjectionRunner
@@ -61,7 +67,8 @@ class Observation:
     url: str | None = None
     etag: str | None = None
     last_modified: str | None = None
-    status: str = "seen"  # seen | not_modified | gone | failed
+    # seen | not_modified | gone | failed; a feed's own row: feed | feed_unchanged
+    status: str = "seen"
     detail: str | None = None
 
 
@@ -239,7 +246,7 @@ def _apply_reading(
         counts.events_appended += outcome.events_appended
         counts.claims_asserted += outcome.claims_asserted
         counts.claims_retracted += outcome.claims_retracted
-    seen = {o.stream_id for o in reading.observations if o.status != "gone"}
+    seen = {o.stream_id for o in reading.observations if o.status not in ("gone", "feed")}
     gone = {o.stream_id: o.detail for o in reading.observations if o.status == "gone"}
     if reading.complete:
         for stream_id, item in known.items():
@@ -248,7 +255,7 @@ def _apply_reading(
     withdrawn = _withdraw(store, gone, metadata, counts)
     if withdrawn:
         runner.catch_up()
-    _remember(store, source.id, reading.observations, set(gone))
+    _remember(store, source.id, reading.observations, set(gone), known)
 
 
 def _changed_articles(
@@ -344,7 +351,11 @@ def _known_items(store: EventStore, source_id: str) -> dict[str, dict[str, Any]]
 
 
 def _remember(
-    store: EventStore, source_id: str, observations: Iterable[Observation], gone: set[str]
+    store: EventStore,
+    source_id: str,
+    observations: Iterable[Observation],
+    gone: set[str],
+    known: dict[str, dict[str, Any]],
 ) -> None:
     now = datetime.now(UTC)
     rows: dict[str, dict[str, Any]] = {}
@@ -358,7 +369,7 @@ def _remember(
             "status": WITHDRAWN if o.stream_id in gone else PRESENT,
             "seen_at": now,
         }
-        if o.status in ("not_modified", "failed"):
+        if o.status in ("not_modified", "failed", "feed_unchanged"):
             # Keep the validators of the last good fetch: only a success replaces them.
             row.pop("etag")
             row.pop("last_modified")
@@ -370,10 +381,18 @@ def _remember(
             "status": WITHDRAWN,
             "seen_at": now,
         }
-    if not rows:
+    # Only what changed is written: an unchanged re-run of a large source writes nothing here.
+    changed = [row for row in rows.values() if not _same_item(row, known.get(row["stream_id"]))]
+    if not changed:
         return
     with store.engine.begin() as conn:
-        _upsert_items(conn, list(rows.values()))
+        _upsert_items(conn, changed)
+
+
+def _same_item(row: dict[str, Any], stored: dict[str, Any] | None) -> bool:
+    if stored is None:
+        return False
+    return all(stored.get(k) == v for k, v in row.items() if k != "seen_at")
 
 
 def _upsert_items(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -421,4 +440,110 @@ def _with_outlet(article: ArticleInput, outlet: str) -> ArticleInput:
     )
 
 
-READERS: dict[str, Reader] = {"directory": _read_files, "jsonl": _read_files}
+FETCH_THREADS = 4
+FEED_PREFIX = "feed-"  # source_items rows that hold a feed's own validators, not an article
+
+
+def _policy(source: SourceConfig) -> Any:
+    from factstore.ingest.fetch import FetchPolicy
+
+    return FetchPolicy(
+        allow_private=source.allow_private, allow_hosts=frozenset(source.allow_hosts)
+    )
+
+
+def _fetch_articles(
+    source: SourceConfig,
+    known: dict[str, dict[str, Any]],
+    urls: Sequence[str],
+    dated: dict[str, Any] | None = None,
+) -> list[Observation]:
+    """Fetch each URL with the validators of its last good fetch (conditional GET)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from factstore.ingest.fetch import Fetched, FetchFailed, Gone, NotModified, fetch_article
+
+    policy = _policy(source)
+
+    def one(url: str) -> Observation:
+        stream_id = stream_id_for(article_id_for(None, url, url))
+        prior = known.get(stream_id)
+        # A withdrawn article is fetched in full: a 304 must not keep it withdrawn.
+        usable = prior is not None and prior["status"] == PRESENT
+        outcome = fetch_article(
+            url,
+            policy=policy,
+            etag=prior["etag"] if usable and prior else None,
+            last_modified=prior["last_modified"] if usable and prior else None,
+            outlet=source.outlet,
+        )
+        if isinstance(outcome, Fetched):
+            article = outcome.article
+            item = (dated or {}).get(url)
+            if item is not None and (article.published_at is None or article.title is None):
+                article = replace(
+                    article,
+                    published_at=article.published_at or (item.published_at or "")[:10] or None,
+                    title=article.title or item.title,
+                )
+            return Observation(stream_id, article, url, outcome.etag, outcome.last_modified, "seen")
+        if isinstance(outcome, NotModified):
+            return Observation(stream_id, url=url, status="not_modified")
+        if isinstance(outcome, Gone):
+            return Observation(stream_id, url=url, status="gone", detail=f"HTTP {outcome.status}")
+        assert isinstance(outcome, FetchFailed)
+        return Observation(stream_id, url=url, status="failed", detail=f"{url}: {outcome.reason}")
+
+    with ThreadPoolExecutor(max_workers=FETCH_THREADS) as pool:
+        return list(pool.map(one, urls))
+
+
+def _read_http(source: SourceConfig, known: dict[str, dict[str, Any]]) -> SourceReading:
+    urls = list(dict.fromkeys(source.urls))[: source.max_items]
+    return SourceReading(_fetch_articles(source, known, urls))
+
+
+def _read_feeds(source: SourceConfig, known: dict[str, dict[str, Any]]) -> SourceReading:
+    """Each feed's items are fetched as articles. An unchanged feed (304) still has its known
+    items re-fetched conditionally, so an edited article is seen; an item that drops out of
+    the feed is left as it is (feeds roll over), only a 404/410 withdraws it."""
+    from factstore.ingest.fetch import FeedFetched, NotModified, fetch_feed
+
+    reading = SourceReading()
+    items: dict[str, Any] = {}
+    known_items = [
+        item["url"]
+        for stream_id, item in sorted(known.items(), key=lambda kv: kv[1]["seen_at"], reverse=True)
+        if not stream_id.startswith(FEED_PREFIX) and item["status"] == PRESENT and item["url"]
+    ]
+    for feed_url in source.urls:
+        key = FEED_PREFIX + article_id_for(None, feed_url, feed_url)
+        prior = known.get(key) or {}
+        outcome = fetch_feed(
+            feed_url,
+            policy=_policy(source),
+            etag=prior.get("etag"),
+            last_modified=prior.get("last_modified"),
+        )
+        if isinstance(outcome, FeedFetched):
+            items.update((item.url, item) for item in outcome.items)
+            reading.observations.append(
+                Observation(key, None, feed_url, outcome.etag, outcome.last_modified, "feed")
+            )
+        elif isinstance(outcome, NotModified):
+            items.update((url, None) for url in known_items)
+            reading.observations.append(Observation(key, url=feed_url, status="feed_unchanged"))
+        else:
+            detail = getattr(outcome, "reason", None) or f"HTTP {getattr(outcome, 'status', '?')}"
+            raise SourceUnavailable(f"feed {feed_url}: {detail}")
+    urls = list(items)[: source.max_items]
+    reading.observations.extend(_fetch_articles(source, known, urls, items))
+    return reading
+
+
+READERS: dict[str, Reader] = {
+    "directory": _read_files,
+    "jsonl": _read_files,
+    "http": _read_http,
+    "feed": _read_feeds,
+}

@@ -40,10 +40,11 @@ _COMMON_FIELDS = {"id", "kind", "interval", "cron", "outlet"}
 _KIND_FIELDS: dict[str, set[str]] = {
     "directory": {"path"},
     "jsonl": {"path"},
-    "http": {"urls", "allow_private"},
-    "feed": {"url", "max_items", "allow_private"},
+    "http": {"urls", "max_items", "allow_private", "allow_hosts"},
+    "feed": {"url", "urls", "max_items", "allow_private", "allow_hosts"},
 }
 MIN_INTERVAL_S = 1
+MAX_INTERVAL_S = 400 * 86400  # next runs are computed as dates: keep them well in range
 MAX_URLS = 1000
 
 
@@ -58,12 +59,13 @@ class SourceConfig:
     interval_s: int | None = None  # exactly one of interval_s and cron
     cron: str | None = None
     path: Path | None = None  # directory, jsonl
-    urls: tuple[str, ...] = ()  # http
-    url: str | None = None  # feed
+    urls: tuple[str, ...] = ()  # http: the articles; feed: the feeds
     outlet: str | None = None
-    max_items: int | None = None  # feed: newest N items
-    # Fetch from private/loopback addresses (tests, intranets); TOML only, never over the API.
+    max_items: int | None = None  # at most N articles a run (feeds: the newest)
+    # Fetch from private/loopback addresses (intranets), or from these host:port entries only;
+    # the sources file only, never over the API.
     allow_private: bool = False
+    allow_hosts: tuple[str, ...] = ()
     origin: str = "file"  # file | api | default
 
     @property
@@ -85,16 +87,16 @@ class SourceConfig:
             document["interval"] = format_interval(self.interval_s or 0)
         if self.path is not None:
             document["path"] = str(self.path)
-        if self.kind == "http":
+        if self.kind in ("http", "feed"):
             document["urls"] = list(self.urls)
-        if self.url is not None:
-            document["url"] = self.url
         if self.outlet is not None:
             document["outlet"] = self.outlet
         if self.max_items is not None:
             document["max_items"] = self.max_items
         if self.allow_private:
             document["allow_private"] = True
+        if self.allow_hosts:
+            document["allow_hosts"] = list(self.allow_hosts)
         return document
 
 
@@ -113,8 +115,8 @@ def parse_interval(text: str) -> int:
     if not parts or _INTERVAL_PART.sub("", compact).strip():
         raise ValueError(f"interval {text!r}: expected e.g. '30s', '15m', '1h', '1h30m', '1d'")
     seconds = sum(int(number) * _UNIT_SECONDS[unit] for number, unit in parts)
-    if seconds < MIN_INTERVAL_S:
-        raise ValueError(f"interval {text!r}: must be at least {MIN_INTERVAL_S}s")
+    if not MIN_INTERVAL_S <= seconds <= MAX_INTERVAL_S:
+        raise ValueError(f"interval {text!r}: must be between 1s and 400d")
     return seconds
 
 
@@ -139,6 +141,26 @@ def check_cron(expression: str) -> str:
     return expression.strip()
 
 
+# What the API accepts as a schedule, as patterns its OpenAPI document states: an interval
+# ('15m', '1h30m'), or a five-field crontab line of plain values, lists and steps (no ranges or
+# names) whose every value is in range.
+INTERVAL_PATTERN = r"([1-9][0-9]?[smhd]){1,4}"
+_CRON_FIELDS = (
+    (r"[1-5]?[0-9]", r"[1-9]|[1-5][0-9]"),  # minute, step
+    (r"1?[0-9]|2[0-3]", r"[1-9]|1[0-9]|2[0-3]"),  # hour
+    (r"[1-9]|[12][0-9]|3[01]", r"[1-9]|[12][0-9]|30"),  # day of month
+    (r"[1-9]|1[0-2]", r"[1-9]|1[01]"),  # month
+    (r"[0-6]", r"[1-6]"),  # day of week
+)
+CRON_PATTERN = " ".join(rf"(\*|\*/({step})|({value})(,({value}))*)" for value, step in _CRON_FIELDS)
+SCHEDULE_PATTERN = rf"^({INTERVAL_PATTERN}|{CRON_PATTERN})$"
+
+
+def schedule_fields(schedule: str) -> dict[str, str]:
+    """An API schedule string as the file's fields: {'interval': …} or {'cron': …}."""
+    return {"cron": schedule} if " " in schedule.strip() else {"interval": schedule}
+
+
 def parse_source(
     raw: Mapping[str, Any], *, where: str, base: Path | None, origin: str
 ) -> SourceConfig:
@@ -148,7 +170,7 @@ def parse_source(
         return SourceConfigError(f"{where}: {message}")
 
     source_id = raw.get("id")
-    if not isinstance(source_id, str) or not SOURCE_ID.match(source_id):
+    if not isinstance(source_id, str) or not SOURCE_ID.fullmatch(source_id):
         raise fail("'id' must be 1-64 of a-z, 0-9, '_', '-' (starting with a letter or digit)")
     where = f"{where} (source {source_id!r})"
     kind = raw.get("kind")
@@ -173,11 +195,16 @@ def parse_source(
     except ValueError as error:
         raise fail(str(error)) from error
     outlet = raw.get("outlet")
-    if outlet is not None and (not isinstance(outlet, str) or not outlet.strip()):
+    if outlet is not None and (not isinstance(outlet, str) or not outlet):
         raise fail("'outlet' must be a non-empty string")
     allow_private = raw.get("allow_private", False)
     if not isinstance(allow_private, bool):
         raise fail("'allow_private' must be true or false")
+    allow_hosts = raw.get("allow_hosts", [])
+    if not isinstance(allow_hosts, list) or not all(
+        isinstance(h, str) and h.strip() for h in allow_hosts
+    ):
+        raise fail('\'allow_hosts\' must be a list of "host" or "host:port" strings')
     common: dict[str, Any] = {
         "id": source_id,
         "kind": kind,
@@ -185,6 +212,7 @@ def parse_source(
         "cron": cron,
         "outlet": outlet,
         "allow_private": allow_private,
+        "allow_hosts": tuple(h.strip() for h in allow_hosts),
         "origin": origin,
     }
     if kind in FILE_KINDS:
@@ -195,21 +223,30 @@ def parse_source(
         if base is not None and not resolved.is_absolute():
             resolved = base / resolved
         return SourceConfig(**common, path=resolved)
-    if kind == "http":
-        urls = raw.get("urls")
-        if not isinstance(urls, list) or not urls or len(urls) > MAX_URLS:
-            raise fail(f"'urls' must be a list of 1 to {MAX_URLS} URLs")
-        return SourceConfig(**common, urls=tuple(_check_url(u, fail) for u in urls))
     max_items = raw.get("max_items")
     if max_items is not None and (
         not isinstance(max_items, int) or isinstance(max_items, bool) or max_items < 1
     ):
         raise fail("'max_items' must be a positive whole number")
-    return SourceConfig(**common, url=_check_url(raw.get("url"), fail), max_items=max_items)
+    urls = raw.get("urls")
+    if kind == "feed" and "url" in raw:
+        if urls is not None:
+            raise fail("give 'url' (one feed) or 'urls' (several), not both")
+        urls = [raw["url"]]
+    if not isinstance(urls, list) or not urls or len(urls) > MAX_URLS:
+        raise fail(f"'urls' must be a list of 1 to {MAX_URLS} URLs")
+    return SourceConfig(
+        **common, urls=tuple(_check_url(u, fail) for u in urls), max_items=max_items
+    )
+
+
+# An http(s) URL with a host; no spaces or control characters (ASCII classes: the same in
+# Python and in the JSON Schema of the API).
+URL_PATTERN = r"^https?://[^\x00-\x20/?#]+[^\x00-\x20]*$"
 
 
 def _check_url(value: Any, fail: Any) -> str:
-    if not isinstance(value, str) or not re.match(r"^https?://[^\s/]+", value):
+    if not isinstance(value, str) or not re.fullmatch(URL_PATTERN, value):
         raise fail(f"{value!r} is not an http(s) URL")
     return value.strip()
 

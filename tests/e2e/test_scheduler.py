@@ -1,10 +1,10 @@
 """The real scheduler process (`factstore scheduler`), two of them against one database: only
-the leader runs jobs, the other takes over when it stops; an edited article changes the figure on
-the next scheduled run; a run request is served within a heartbeat; SIGTERM exits cleanly."""
+the leader runs jobs, the other takes over when it stops; an article edited on a real HTTP server
+on loopback changes the figure on the next scheduled run; a run request is served within a
+heartbeat; SIGTERM exits cleanly."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -22,18 +22,16 @@ from factstore.ingest.scheduler import scheduler_status
 from factstore.projections import queries
 from factstore.store.database import create_store_engine
 from factstore.store.event_store import EventStore
+from tests.support.http_server import ArticleServer, serve_articles
 
 REPO = Path(__file__).resolve().parents[2]
 TOPIC = "incident.killed.civilians.raqqa.2017-06-29"
-RAQQA = (
-    "{toll} civilians were killed in an air strike on Raqqa on Thursday, the Syrian "
-    "Observatory said."
-)
 SOURCES = """
 [[sources]]
 id = "wire"
-kind = "directory"
-path = "articles"
+kind = "http"
+urls = ["{url}"]
+allow_hosts = ["{authority}"]
 interval = "1s"
 
 [[sources]]
@@ -44,10 +42,14 @@ interval = "1d"
 """
 
 
-def write_article(folder: Path, toll: str) -> None:
-    record = {"id": "raqqa", "outlet": "Wire", "published_at": "2017-06-29"}
-    record["text"] = RAQQA.format(toll=toll)
-    (folder / "raqqa.json").write_text(json.dumps(record), encoding="utf-8")
+def page(toll: str) -> str:
+    return f"""<!DOCTYPE html><html><head><title>Air strike on Raqqa | Example News</title>
+<meta property="article:published_time" content="2017-06-29T18:00:00Z"></head><body>
+<nav><a href="/">Home</a></nav><main><article><h1>Air strike on Raqqa</h1>
+<p>{toll} civilians were killed in an air strike on Raqqa on Thursday, the Syrian Observatory
+for Human Rights said, adding that the toll could rise as rescuers searched the rubble.</p>
+<p>The strike hit a market in the east of the city during the morning, residents said.</p>
+</article></main><footer>Copyright 2017 Example News Ltd.</footer></body></html>"""
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
@@ -61,12 +63,18 @@ def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "") ->
 
 
 @pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    (tmp_path / "articles").mkdir()
+def server() -> Iterator[ArticleServer]:
+    with serve_articles() as running:
+        running.set("/raqqa", page("At least 20"))
+        yield running
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, server: ArticleServer) -> Path:
     (tmp_path / "manual").mkdir()
-    write_article(tmp_path / "articles", "At least 20")
     (tmp_path / "manual" / "note.txt").write_text("Nothing numeric happened today.")
-    (tmp_path / "sources.toml").write_text(SOURCES)
+    sources = SOURCES.format(url=server.url("/raqqa"), authority=server.authority)
+    (tmp_path / "sources.toml").write_text(sources)
     return tmp_path
 
 
@@ -116,7 +124,10 @@ def stop(process: subprocess.Popen[str]) -> str:
 
 
 def test_two_schedulers_one_leader_takeover_edit_and_request(
-    database_url: str, workdir: Path, start: Callable[[], subprocess.Popen[str]]
+    database_url: str,
+    workdir: Path,
+    server: ArticleServer,
+    start: Callable[[], subprocess.Popen[str]],
 ) -> None:
     engine = create_store_engine(database_url)
     store = EventStore(engine)
@@ -131,8 +142,13 @@ def test_two_schedulers_one_leader_takeover_edit_and_request(
         leader = instance_of(store, first.pid)
         wait_for(lambda: len(runs_by(store, "reingest.wire")) >= 3, what="three scheduled runs")
 
+        # Unchanged meanwhile: conditional GETs, nothing appended but the runs themselves.
+        assert all(
+            r["totals"]["events_appended"] == 0 for r in runs_by(store, "reingest.wire")[:-1]
+        )
+        assert server.requests_to("/raqqa")[-1].status == 304
         # The article is edited: the next scheduled run revises it and the figure follows.
-        write_article(workdir / "articles", "At least 44")
+        server.set("/raqqa", page("At least 44"))
         wait_for(
             lambda: (
                 (queries.topic_figure(engine, TOPIC) or {}).get("figure", {}).get("value") == 44

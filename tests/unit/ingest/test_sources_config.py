@@ -60,6 +60,7 @@ def test_a_good_file_gives_typed_sources(tmp_path: Path) -> None:
         "urls": ["https://example.org/a", "https://example.org/b"],
         "outlet": "Wire",
     }
+    assert feed.urls == ("https://example.org/rss",)
 
 
 @pytest.mark.parametrize(
@@ -74,6 +75,7 @@ def test_a_good_file_gives_typed_sources(tmp_path: Path) -> None:
         ('id = "a"\nkind = "jsonl"\npath = "x"\ncron = "0 * * * *"\ninterval = "1h"', "not both"),
         ('id = "a"\nkind = "http"\nurls = ["file:///etc/passwd"]', "not an http(s) URL"),
         ('id = "a"\nkind = "feed"\nurl = "https://x.org/rss"\nmax_items = 0', "'max_items'"),
+        ('id = "a"\nkind = "feed"\nurl = "https://x.org/rss"\nurls = []', "not both"),
     ],
 )
 def test_bad_sources_name_the_file_the_source_and_the_field(
@@ -119,8 +121,8 @@ def test_intervals_round_trip() -> None:
 
 def test_api_sources_never_shadow_file_sources() -> None:
     mine = SourceConfig(id="a", kind="jsonl", path=Path("x"), interval_s=60)
-    theirs = SourceConfig(id="a", kind="feed", url="https://x.org", interval_s=60, origin="api")
-    other = SourceConfig(id="b", kind="feed", url="https://x.org", interval_s=60, origin="api")
+    theirs = SourceConfig(id="a", kind="feed", urls=("https://x.org",), interval_s=60, origin="api")
+    other = SourceConfig(id="b", kind="feed", urls=("https://x.org",), interval_s=60, origin="api")
     merged = merge([mine], {"a": theirs, "b": other})
     assert [(s.id, s.origin) for s in merged.sources] == [("a", "file"), ("b", "api")]
     with pytest.raises(SourceConfigError, match="no source zzz"):
