@@ -22,6 +22,7 @@ RunFinished. Which articles a source delivered last time is kept in `source_item
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -51,6 +52,7 @@ from factstore.projections.runner import ProjectionRunner
 from factstore.store.event_store import AppendRequest, EventStore
 
 _CHUNK = 500
+log = logging.getLogger(__name__)
 PRESENT, WITHDRAWN = "present", "withdrawn"
 
 
@@ -164,7 +166,11 @@ def record_run(
     )
     results = []
     for source_id, kind, work in steps:
-        result = work({**metadata, "source": f"source:{source_id}"})
+        try:
+            result = work({**metadata, "source": f"source:{source_id}"})
+        except Exception as error:  # recorded, and the run goes on with the next source
+            log.exception("source %s failed", source_id)
+            result = SourceResult(source_id, kind, None, f"{type(error).__name__}: {error}")
         if result.counts is not None:
             data = runs.source_processed_data(source_id, kind, result.counts)
             _record(store, stream, runs.SOURCE_PROCESSED, data, metadata)
@@ -470,13 +476,16 @@ def _fetch_articles(
         prior = known.get(stream_id)
         # A withdrawn article is fetched in full: a 304 must not keep it withdrawn.
         usable = prior is not None and prior["status"] == PRESENT
-        outcome = fetch_article(
-            url,
-            policy=policy,
-            etag=prior["etag"] if usable and prior else None,
-            last_modified=prior["last_modified"] if usable and prior else None,
-            outlet=source.outlet,
-        )
+        try:
+            outcome = fetch_article(
+                url,
+                policy=policy,
+                etag=prior["etag"] if usable and prior else None,
+                last_modified=prior["last_modified"] if usable and prior else None,
+                outlet=source.outlet,
+            )
+        except Exception as error:  # one bad URL is a failed attempt, not a failed source
+            outcome = FetchFailed(url, f"{type(error).__name__}: {error}")
         if isinstance(outcome, Fetched):
             article = outcome.article
             item = (dated or {}).get(url)

@@ -52,7 +52,8 @@ for Human Rights said, adding that the toll could rise as rescuers searched the 
 </article></main><footer>Copyright 2017 Example News Ltd.</footer></body></html>"""
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
+    """Poll until check() is truthy (generous: only a failure waits that long)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = check()
@@ -162,9 +163,7 @@ def test_two_schedulers_one_leader_takeover_edit_and_request(
         # A run request (POST /v1/jobs/{id}/run records one) is served by the leader at once,
         # though the job's schedule says once a day.
         request_id = request_run(store, "reingest.manual", "tester")
-        requested = wait_for(
-            lambda: runs_by(store, "reingest.manual"), what="the requested run", timeout=10
-        )
+        requested = wait_for(lambda: runs_by(store, "reingest.manual"), what="the requested run")
         assert requested[0]["trigger"] == "request"
         assert requested[0]["requests"] == [request_id]
         assert requested[0]["sources"][0]["new"] == 1
