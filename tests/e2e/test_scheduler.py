@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from api.app import create_app
+from factstore.config import Settings
 from factstore.ingest.registry import recent_runs, request_run
 from factstore.ingest.scheduler import scheduler_status
 from factstore.projections import queries
@@ -141,6 +143,12 @@ def test_two_schedulers_one_leader_takeover_edit_and_request(
             what="the second scheduler to stand by",
         )
         leader = instance_of(store, first.pid)
+        # GET /v1/health shows the leader's heartbeat.
+        app = create_app(Settings(database_url=database_url))
+        health = app.test_client().get("/v1/health").get_json()["scheduler"]
+        app.extensions["factstore"].store.engine.dispose()
+        assert (health["status"], health["pid"], health["standby"]) == ("running", first.pid, 1)
+        assert health["heartbeat_age_s"] < 30
         wait_for(lambda: len(runs_by(store, "reingest.wire")) >= 3, what="three scheduled runs")
 
         # Unchanged meanwhile: conditional GETs, nothing appended but the runs themselves.
