@@ -319,9 +319,11 @@ class SchedulerProcess:
                 job.remove()
                 self.schedules.pop(job.id, None)
                 self.on_event(f"job {job.id} removed")
-        existing = {job.id for job in self.scheduler.get_jobs()}
+        # Triggers compare by their text ("interval[1:00:00]", "cron[minute='0', …]"), which
+        # also catches a schedule changed while no scheduler was running.
+        existing = {job.id: str(job.trigger) for job in self.scheduler.get_jobs()}
         for job_id, (schedule, trigger) in wanted.items():
-            if job_id in existing and self.schedules.get(job_id, schedule) == schedule:
+            if existing.get(job_id) == str(trigger):
                 self.schedules[job_id] = schedule
                 continue  # keeps its next run time across leader changes
             self.scheduler.add_job(
