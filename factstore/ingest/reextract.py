@@ -112,6 +112,7 @@ def reextract_all(
     actor: str,
     trigger: str,
     requests: Sequence[str] = (),
+    instance: str | None = None,
     on_source: Callable[[SourceResult], None] | None = None,
 ) -> RunReport:
     def work(metadata: dict[str, Any]) -> SourceResult:
@@ -127,5 +128,6 @@ def reextract_all(
         trigger=trigger,
         actor=actor,
         requests=requests,
+        instance=instance,
         on_source=on_source,
     )

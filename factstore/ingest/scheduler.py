@@ -175,7 +175,14 @@ def run_job(job_id: str) -> None:
     if job_id == REEXTRACT_JOB_ID:
         from factstore.ingest.reextract import reextract_all
 
-        reextract_all(store, runner, actor=ACTOR, trigger=trigger, requests=requests)
+        reextract_all(
+            store,
+            runner,
+            actor=ACTOR,
+            trigger=trigger,
+            requests=requests,
+            instance=worker.instance,
+        )
         return
     source = registry.load_sources(store).get(job_id.removeprefix(REINGEST_JOB_PREFIX))
     if source is None:
