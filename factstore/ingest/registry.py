@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from factstore.domain import runs
 from factstore.domain.events import NewEvent, StreamState
@@ -144,9 +144,17 @@ def recent_runs(
     store: EventStore, job_id: str | None = None, limit: int = 20
 ) -> list[dict[str, Any]]:
     """The latest runs (of one job, or of all), newest first, each summarised from its stream.
-    RunStarted events are found through the (type, position) index."""
+    RunStarted events are found through the (type, position) index; for one job, the database
+    narrows them by text first (the stored data is canonical JSON: sorted keys, no spaces), and
+    `_run_of` decides on the parsed data (a LIKE '_' matches any character)."""
     found: list[dict[str, Any]] = []
     before: int | None = None
+    narrowed = []
+    if job_id is not None:
+        narrowed.append(ev.c.data.like(f'%"job_id":{json.dumps(job_id)}%'))
+        source_id = job_id.removeprefix(REINGEST_JOB_PREFIX)
+        if source_id != job_id:
+            narrowed.append(ev.c.data.like(f'%"sources":[%{json.dumps(source_id)}%'))
     while len(found) < limit:
         query = (
             select(ev.c.stream_id, ev.c.data, ev.c.position)
@@ -154,6 +162,8 @@ def recent_runs(
             .order_by(ev.c.position.desc())
             .limit(200)
         )
+        if narrowed:
+            query = query.where(or_(*narrowed))
         if before is not None:
             query = query.where(ev.c.position < before)
         with store.engine.connect() as conn:
