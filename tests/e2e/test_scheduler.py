@@ -1,7 +1,7 @@
-"""The real scheduler process (`factstore scheduler`), two of them against one database: only
-the leader runs jobs, the other takes over when it stops; an article edited on a real HTTP server
-on loopback changes the figure on the next scheduled run; a run request is served within a
-heartbeat; SIGTERM exits cleanly."""
+"""The real scheduler process (`factstore scheduler`), several against one database: only the
+leader runs jobs, another takes over when it stops or is killed; an article edited on a real
+HTTP server on loopback changes the figure on the next scheduled run; a run request is served
+within a heartbeat; SIGTERM exits cleanly."""
 
 from __future__ import annotations
 
@@ -191,7 +191,22 @@ def test_two_schedulers_one_leader_takeover_edit_and_request(
             lambda: any(r["instance"] == successor for r in runs_by(store, "reingest.wire")),
             what="a run by the new leader",
         )
-        stop(second)
+
+        # A leader that dies without a word (SIGKILL) frees the lock with its process or
+        # connection: a third process takes over.
+        third = start()
+        wait_for(
+            lambda: (scheduler_status(engine, heartbeat_s=0.3) or {}).get("standby") == 1,
+            what="the third scheduler to stand by",
+        )
+        second.kill()
+        second.wait(timeout=20)
+        heir = wait_for(lambda: instance_of(store, third.pid), what="the takeover after a kill")
+        wait_for(
+            lambda: any(r["instance"] == heir for r in runs_by(store, "reingest.wire")),
+            what="a run by the third leader",
+        )
+        stop(third)
         status = scheduler_status(engine, heartbeat_s=0.3)
         assert status is not None and status["status"] == "stopped"
     finally:
