@@ -17,13 +17,16 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-## make run: set up, migrate the embedded SQLite store, ingest seeds/, serve the API.
+## make run: set up, migrate the embedded SQLite store, run the sources once (sources.toml, else
+## seeds/), then serve the API with the scheduler beside it in its own process (Ctrl-C stops both).
 ## A local write token is made once: its hash goes to tokens.txt, the token to .dev-token.
 run: install
 	$(BIN)/factstore db upgrade
-	$(BIN)/factstore ingest seeds
+	-$(BIN)/factstore reingest
 	@test -s .dev-token || $(BIN)/factstore token dev --add-to tokens.txt > .dev-token
 	@echo "write token (for Authorization: Bearer): $$(cat .dev-token)"
+	@$(BIN)/factstore scheduler & scheduler=$$!; \
+	trap 'kill -TERM $$scheduler 2>/dev/null; wait $$scheduler' EXIT INT TERM; \
 	FACTSTORE_API_TOKENS_FILE=tokens.txt $(BIN)/factstore serve --host $(HOST) --port $(PORT)
 
 serve: install
@@ -52,4 +55,4 @@ bench: install
 	$(BIN)/python bench/store_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info factstore.db factstore.db-*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info factstore.db factstore.db-* factstore.db.scheduler.lock

@@ -10,7 +10,7 @@ from flask import Flask, Response, request
 from api import consistency, docs, errors, idempotency, pages
 from api.auth import TokenTable
 from api.context import Services
-from api.resources import articles, claims, events, health, topics
+from api.resources import articles, claims, events, health, jobs, sources, topics
 from api.spec import FactstoreApi
 from factstore.config import Settings
 from factstore.projections import default_runner
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     api = FactstoreApi(app)
     api.spec.plugins.append(consistency.ReadConsistencyPlugin())
     app.extensions["factstore.api"] = api
-    for module in (articles, events, topics, claims, health):
+    for module in (articles, events, topics, claims, sources, jobs, health):
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.blueprint)
     app.register_blueprint(pages.blueprint)

@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from factstore.ingest.sources_config import MAX_URLS, SCHEDULE_PATTERN, SOURCE_ID, URL_PATTERN
 from factstore.projections.queries import parse_timestamp
 
 MAX_PAGE = 1000
@@ -421,3 +422,129 @@ class ProblemSchema(Schema):
     # position-not-reached (503): the position asked for, and the furthest the store has come.
     min_position = fields.Integer()
     position = fields.Integer()
+
+
+# --- sources and jobs (scheduled re-ingestion) -------------------------------------------------
+
+
+class SourceInSchema(StrictSchema):
+    """A source added over the API: http or feed only (the kinds that read the server's own
+    files are configured in the sources file)."""
+
+    id = fields.String(
+        required=True,
+        validate=validate.Regexp(SOURCE_ID.pattern, error="1-64 of a-z 0-9 _ -"),
+    )
+    kind = fields.String(required=True, validate=validate.OneOf(["http", "feed"]))
+    urls = fields.List(
+        fields.String(
+            validate=[
+                validate.Length(max=2000),
+                validate.Regexp(URL_PATTERN, error="Not an http(s) URL."),
+            ]
+        ),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_URLS),
+        metadata={"description": "kind http: the article URLs; kind feed: the feed URLs"},
+    )
+    schedule = fields.String(
+        validate=validate.Regexp(SCHEDULE_PATTERN, error="Not an interval or a crontab line."),
+        metadata={
+            "description": "An interval ('15m', '1h30m'; default 1h) or a five-field crontab "
+            "line in UTC ('0 */6 * * *'; values, lists and steps)"
+        },
+    )
+    outlet = _text(1, 200)
+    max_items = fields.Integer(
+        validate=validate.Range(min=1, max=10_000),
+        metadata={"description": "At most N articles a run (feeds: the newest)"},
+    )
+
+
+class SourceSchema(Schema):
+    id = fields.String(required=True)
+    kind = fields.String(required=True)
+    schedule = fields.String(required=True, metadata={"description": "'every 1h', 'cron …'"})
+    interval = fields.String()
+    cron = fields.String()
+    path = fields.String()
+    urls = fields.List(fields.String())
+    outlet = fields.String()
+    max_items = fields.Integer()
+    allow_private = fields.Boolean()
+    allow_hosts = fields.List(fields.String())
+    origin = fields.String(
+        required=True, metadata={"description": "file (sources file), default (seeds/) or api"}
+    )
+    job_id = fields.String(required=True)
+
+
+class SourceListSchema(Schema):
+    items = fields.List(fields.Nested(SourceSchema), required=True)
+
+
+class RunSourceSchema(Schema):
+    source_id = fields.String(required=True)
+    kind = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "ok | failed"})
+    error = fields.String(allow_none=True)
+    new = fields.Integer()
+    revised = fields.Integer()
+    unchanged = fields.Integer()
+    not_modified = fields.Integer()
+    withdrawn = fields.Integer()
+    failed = fields.Integer()
+    events_appended = fields.Integer()
+    claims_asserted = fields.Integer()
+    claims_retracted = fields.Integer()
+    errors = fields.List(fields.String())
+
+
+class RunSchema(Schema):
+    run_id = fields.String(required=True)
+    job_id = fields.String(required=True)
+    trigger = fields.String(required=True, metadata={"description": "cli | schedule | request"})
+    status = fields.String(
+        required=True, metadata={"description": "running | ok | partial | failed"}
+    )
+    started_at = fields.DateTime(required=True)
+    finished_at = fields.DateTime(allow_none=True, required=True)
+    position = fields.Integer(required=True, metadata={"description": "Log position of RunStarted"})
+    duration_s = fields.Float(allow_none=True, required=True)
+    instance = fields.String(allow_none=True, required=True)
+    requests = fields.List(fields.String(), required=True)
+    totals = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    sources = fields.List(fields.Nested(RunSourceSchema), required=True)
+
+
+class JobSchema(Schema):
+    id = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"description": "reingest | reextract"})
+    schedule = fields.String(required=True)
+    source = fields.Nested(SourceSchema, allow_none=True, required=True)
+    last_run = fields.Nested(RunSchema, allow_none=True, required=True)
+
+
+class JobListSchema(Schema):
+    items = fields.List(fields.Nested(JobSchema), required=True)
+    scheduler = fields.Dict(allow_none=True, required=True)
+
+
+class RunListSchema(Schema):
+    job_id = fields.String(required=True)
+    items = fields.List(fields.Nested(RunSchema), required=True)
+
+
+class RunListArgsSchema(StrictSchema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+class RunRequestedSchema(Schema):
+    job_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "queued"})
+    scheduler = fields.Dict(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The scheduler's heartbeat: the request waits for its leader"},
+    )

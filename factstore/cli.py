@@ -42,7 +42,7 @@ def one_line_errors(command: F) -> F:
 
         try:
             return command(*args, **kwargs)
-        except (StoreError, SourceError, ValueError) as error:
+        except (StoreError, SourceError, ValueError) as error:  # SourceConfigError too
             raise CliError(str(error)) from error
         except SQLAlchemyError as error:
             reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
@@ -183,6 +183,127 @@ def ingest(
         f"{counts['unchanged']} unchanged; {events} events appended ({claims} claims); "
         f"head position {store.head_position()} ({elapsed:.2f}s)"
     )
+
+
+@main.command()
+@click.argument("source_ids", nargs=-1)
+@click.option(
+    "--actor", default=lambda: os.environ.get("USER", "cli"), help="Recorded as the writer."
+)
+@pass_context
+@one_line_errors
+def reingest(context: Context, source_ids: tuple[str, ...], actor: str) -> None:
+    """Run the configured sources (all, or SOURCE_IDS) once, now, and print what was appended.
+    Sources come from FACTSTORE_SOURCES (default ./sources.toml; without it, seeds/)."""
+    from factstore.ingest import reingest as reingesting
+    from factstore.ingest.registry import load_sources
+    from factstore.projections import default_runner
+
+    store = context.store()
+    selected = load_sources(store).select(source_ids)
+    # One source: a run of its job; several: one run of them all (listed under each job).
+    job_id = "reingest" if len(selected) != 1 else selected[0].job_id
+    report = reingesting.run_sources(
+        store,
+        default_runner(store, context.settings.policy),
+        selected,
+        job_id=job_id,
+        trigger="cli",
+        actor=actor,
+        on_source=lambda result: click.echo(_source_line(result)),
+    )
+    totals = report.totals
+    click.echo(
+        f"run {report.run_id} {report.status}: {totals['new']} new, {totals['revised']} "
+        f"revised, {totals['unchanged']} unchanged, {totals['not_modified']} not modified, "
+        f"{totals['withdrawn']} withdrawn, {totals['failed']} failed; "
+        f"{totals['events_appended']} events appended ({report.duration_s:.2f}s)"
+    )
+    if report.status != "ok":
+        failed = [r.source_id for r in report.sources if r.counts is None or r.counts.failed]
+        raise CliError(f"run {report.run_id} {report.status}: see source(s) {', '.join(failed)}")
+
+
+def _source_line(result: Any) -> str:
+    if result.counts is None:
+        return f"{result.source_id:12} FAILED: {result.error}"
+    c = result.counts
+    line = (
+        f"{result.source_id:12} {c.new} new, {c.revised} revised, {c.unchanged} unchanged, "
+        f"{c.not_modified} not modified, {c.withdrawn} withdrawn, {c.failed} failed; "
+        f"+{c.events_appended} events (+{c.claims_asserted} claims, "
+        f"-{c.claims_retracted} retracted)"
+    )
+    return "\n".join([line, *(f"{'':12} error: {e}" for e in c.errors)])
+
+
+@main.command()
+@click.option(
+    "--actor", default=lambda: os.environ.get("USER", "cli"), help="Recorded as the writer."
+)
+@pass_context
+@one_line_errors
+def reextract(context: Context, actor: str) -> None:
+    """Re-run extraction on every article stored by an older extractor version; append the
+    claim diff (recorded as a run of job `reextract`)."""
+    from factstore.extraction import EXTRACTOR_VERSION
+    from factstore.ingest.reextract import reextract_all
+    from factstore.projections import default_runner
+
+    store = context.store()
+    report = reextract_all(
+        store, default_runner(store, context.settings.policy), actor=actor, trigger="cli"
+    )
+    counts = report.sources[0].counts
+    assert counts is not None
+    click.echo(
+        f"run {report.run_id}: {counts.revised} articles re-extracted by {EXTRACTOR_VERSION}, "
+        f"{counts.unchanged} found nothing new; {counts.events_appended} events appended "
+        f"(+{counts.claims_asserted} claims, -{counts.claims_retracted} retracted) "
+        f"({report.duration_s:.2f}s)"
+    )
+
+
+@main.command()
+@click.option(
+    "--heartbeat",
+    default=5.0,
+    show_default=True,
+    help="Seconds between heartbeats (and leader-lock, sources and run-request checks).",
+)
+@click.option(
+    "--misfire-grace",
+    default=300,
+    show_default=True,
+    help="Seconds a missed run may still start late.",
+)
+@pass_context
+@one_line_errors
+def scheduler(context: Context, heartbeat: float, misfire_grace: int) -> None:
+    """Run the sources on their schedules until SIGTERM/Ctrl-C (its own process, never in the
+    web workers). Several may run against one database: one leads, the others stand by."""
+    import logging
+    import signal
+    import threading
+
+    from factstore.ingest.registry import load_sources
+    from factstore.ingest.scheduler import SchedulerProcess
+
+    store = context.store()
+    load_sources(store)  # a broken sources file fails here, in one line
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    process = SchedulerProcess(
+        store,
+        context.settings,
+        heartbeat_s=heartbeat,
+        misfire_grace_s=misfire_grace,
+        on_event=lambda message: click.echo(message, err=True),
+    )
+    process.serve(stop)
 
 
 # --- audit ------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from api import schemas
 from api.context import services
 from api.spec import errors
+from factstore.ingest.scheduler import scheduler_status
 
 blp = Blueprint("health", __name__, url_prefix="/v1/health", description="Service health")
 
@@ -29,5 +30,5 @@ class Health(MethodView):
             "projections": [
                 {"name": lag.name, "checkpoint": lag.checkpoint, "lag": lag.lag} for lag in lags
             ],
-            "scheduler": None,
+            "scheduler": scheduler_status(found.store.engine),
         }

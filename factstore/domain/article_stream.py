@@ -28,6 +28,9 @@ class ArticleState:
     content_hash: str | None = None
     extractor_version: str | None = None
     withdrawn: bool = False
+    # How many times the article was withdrawn: claims of an article that came back are new
+    # claims (the withdrawn ones stay withdrawn), so their ids differ by this count.
+    withdrawals: int = 0
     # claim id -> the ClaimAsserted data, for claims neither retracted nor withdrawn.
     active_claims: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -53,6 +56,7 @@ def advance(state: ArticleState, events: Sequence[NewEvent]) -> ArticleState:
         state.content_hash,
         state.extractor_version,
         state.withdrawn,
+        state.withdrawals,
         dict(state.active_claims),
     )
     for event in events:
@@ -68,6 +72,7 @@ def _apply(state: ArticleState, event_type: str, data: Mapping[str, Any]) -> Non
         state.withdrawn = False
     elif event_type == catalog.ARTICLE_WITHDRAWN:
         state.withdrawn = True
+        state.withdrawals += 1
         state.active_claims.clear()
     elif event_type == catalog.CLAIM_ASSERTED:
         state.active_claims[data["claim_id"]] = dict(data)
@@ -131,7 +136,7 @@ def plan(state: ArticleState, reading: ArticleReading, metadata: Mapping[str, An
         if state.content_hash == reading.content_hash
         else ("gone_from_revision", "no longer stated in the revised text")
     )
-    ids = catalog.claim_identity(state.stream_id, reading.claims)
+    ids = catalog.claim_identity(state.stream_id, reading.claims, state.withdrawals)
     current = dict(zip(ids, reading.claims, strict=True))
     events = [head]
     retracted = 0

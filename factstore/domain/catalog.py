@@ -124,12 +124,14 @@ def article_content_data(
     }
 
 
-def claim_identity(stream_id: str, claims: Sequence[Claim]) -> list[str]:
+def claim_identity(stream_id: str, claims: Sequence[Claim], withdrawals: int = 0) -> list[str]:
     """Ids for an article's claims that survive edits elsewhere in the text.
 
     A claim is identified by its article and what it says (topic, figure, bounds, qualifier,
     unit, source), not by where it stands: moving a sentence or fixing a typo keeps the id,
     changing the figure makes a new claim. A figure stated twice gets an occurrence number.
+    After the article was withdrawn (`withdrawals` times) and came back, its claims are new
+    ones: the withdrawn claims stay withdrawn.
     """
     seen: dict[tuple[object, ...], int] = {}
     ids = []
@@ -145,7 +147,8 @@ def claim_identity(stream_id: str, claims: Sequence[Claim]) -> list[str]:
         )
         occurrence = seen.get(key, 0)
         seen[key] = occurrence + 1
-        ids.append(str(deterministic_id(stream_id, "claim", *key, occurrence)))
+        generation = (withdrawals,) if withdrawals else ()
+        ids.append(str(deterministic_id(stream_id, "claim", *key, occurrence, *generation)))
     return ids
 
 

@@ -41,7 +41,10 @@ def stream_id_for(article_id: str) -> str:
 
 def canonical_url(url: str) -> str:
     """Scheme and host lower-cased, fragment and trailing slash dropped: one URL, one article."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an unbalanced '[' in the host: not parseable, still one article
+        return url.strip()
     path = parts.path.rstrip("/") or "/"
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
 

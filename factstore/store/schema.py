@@ -31,6 +31,7 @@ def include_object(
 
 def target_metadata() -> MetaData:
     """Every table Alembic owns: the log and the projections' tables."""
+    import factstore.ingest.models
     import factstore.projections.models
     import factstore.store.idempotency  # noqa: F401  (registers the idempotency table)
     from factstore.store.models import Base

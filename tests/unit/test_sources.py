@@ -68,3 +68,11 @@ def test_nul_bytes_are_not_text(tmp_path: Path) -> None:
     (tmp_path / "b.jsonl").write_text(json.dumps({"text": "x", "title": "\x00"}) + "\n")
     with pytest.raises(SourceError, match="NUL"):
         list(read_paths([tmp_path / "b.jsonl"]))
+
+
+def test_an_unparseable_url_still_gives_a_stable_id() -> None:
+    from factstore.ingest.sources import article_id_for
+
+    broken = "https://a]b.example/x"
+    assert article_id_for(None, broken, "f") == article_id_for(None, broken, "g")
+    assert article_id_for(None, broken, "f").startswith("url-")

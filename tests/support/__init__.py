@@ -1,0 +1,1 @@
+"""Helpers shared by tests in different folders (real servers on loopback, not fakes)."""
