@@ -23,6 +23,8 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
 # `alembic upgrade head` (the migrate service) runs from here.
 COPY alembic.ini ./
 COPY migrations ./migrations
+# The default source of a fresh install (the scheduler reads it when no sources file is given).
+COPY seeds ./seeds
 USER factstore
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
