@@ -535,7 +535,7 @@ class RunListSchema(Schema):
     items = fields.List(fields.Nested(RunSchema), required=True)
 
 
-class RunListArgsSchema(StrictSchema):
+class RunListArgsSchema(ReadArgsSchema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 

@@ -29,9 +29,10 @@ def _known_job(store: EventStore, job_id: str) -> None:
 
 @blp.route("")
 class Jobs(MethodView):
+    @blp.arguments(schemas.ReadArgsSchema, location="query")
     @blp.response(200, schemas.JobListSchema)
-    @errors(blp, 503)
-    def get(self) -> Any:
+    @errors(blp, 422, 503)
+    def get(self, _args: dict[str, Any]) -> Any:
         """Every job with its schedule and its latest run, and the scheduler's heartbeat."""
         store = reader().store
         items = registry.jobs(current_sources(store), registry.reextract_interval_s())

@@ -28,9 +28,10 @@ def current_sources(store: EventStore) -> SourceSet:
 
 @blp.route("")
 class Sources(MethodView):
+    @blp.arguments(schemas.ReadArgsSchema, location="query")
     @blp.response(200, schemas.SourceListSchema)
-    @errors(blp, 503)
-    def get(self) -> Any:
+    @errors(blp, 422, 503)
+    def get(self, _args: dict[str, Any]) -> Any:
         """Every source in force: from the sources file, then those added over the API."""
         sources = current_sources(reader().store)
         return {"items": [registry.source_document(s) for s in sources.sources]}
@@ -52,9 +53,10 @@ class Sources(MethodView):
 
 @blp.route("/<string:source_id>")
 class Source(MethodView):
+    @blp.arguments(schemas.ReadArgsSchema, location="query")
     @blp.response(200, schemas.SourceSchema)
-    @errors(blp, 404, 503)
-    def get(self, source_id: str) -> Any:
+    @errors(blp, 404, 422, 503)
+    def get(self, _args: dict[str, Any], source_id: str) -> Any:
         """One source."""
         source = current_sources(reader().store).get(source_id)
         if source is None:

@@ -171,7 +171,7 @@ def test_the_spec_documents_freshness_on_every_read_and_position_on_every_write(
             if method not in ("get", "post") or path in ("/v1/health",):
                 continue
             names = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
-            ok = operation["responses"]["201" if "201" in operation["responses"] else "200"]
+            ok = next(r for s, r in operation["responses"].items() if s.startswith("2"))
             assert "Factstore-Position" in ok.get("headers", {}), (method, path)
             if method == "get":
                 reads += 1
@@ -179,4 +179,4 @@ def test_the_spec_documents_freshness_on_every_read_and_position_on_every_write(
                 assert "503" in operation["responses"], path
             else:
                 writes += 1
-    assert (reads, writes) == (10, 3)
+    assert (reads, writes) == (14, 5)
