@@ -164,12 +164,20 @@ DEFAULT_SOURCE_TIERS: tuple[SourceTier, ...] = (
 )
 
 
+_AUTHORITY_CACHE = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyConfig:
     source_tiers: tuple[SourceTier, ...] = DEFAULT_SOURCE_TIERS
     named_source_score: int = 1  # a named source no tier lists
     unattributed_score: int = 0  # the article's own voice
     conflict_tolerance: float = 0.10
+    # attributed_to -> authority(): the tier patterns are regexes, and a topic's claims come
+    # from a few sources, so each name is matched once (bounded: cleared when full).
+    _authority_of: dict[str | None, tuple[int, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> PolicyConfig:
@@ -189,9 +197,17 @@ class PolicyConfig:
 
     def authority(self, claim: ClaimView) -> tuple[int, str]:
         """(score, tier name) of the claim's source."""
-        if not claim.attributed_to:
+        known = self._authority_of.get(claim.attributed_to)
+        if known is None:
+            if len(self._authority_of) >= _AUTHORITY_CACHE:
+                self._authority_of.clear()
+            known = self._authority_of[claim.attributed_to] = self._match(claim.attributed_to)
+        return known
+
+    def _match(self, attributed_to: str | None) -> tuple[int, str]:
+        if not attributed_to:
             return (self.unattributed_score, "unattributed")
-        name = claim.attributed_to.lower()
+        name = attributed_to.lower()
         for tier in self.source_tiers:
             if _tier_pattern(tier.patterns).search(name):
                 return (tier.score, tier.name)
