@@ -481,9 +481,9 @@ def list_topics(
         else:
             items = []
             for row in rows:
-                claims = topic_claims(conn, row["topic"], as_of)
-                decision = decide([v for v, _ in claims], policy or DEFAULT_POLICY, as_of.valid_at)
-                items.append(_decided_topic_summary(row, decision, len(claims)))
+                views = _topic_views(conn, row["topic"], as_of)
+                decision = decide(views, policy or DEFAULT_POLICY, as_of.valid_at)
+                items.append(_decided_topic_summary(row, decision, len(views)))
         return items, int(total or 0), as_of
 
 
