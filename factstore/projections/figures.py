@@ -550,7 +550,12 @@ def _member_texts(text: str | None) -> tuple[str, str] | None:
         return None
     claim_end = text.rfind(',"claim_id":')
     boundary = text.find('},"claim":{', 11)
-    if claim_end < 0 or boundary < 0 or text.find("{", 12, boundary) >= 0:
+    if (
+        claim_end < 0
+        or boundary < 0
+        or text[claim_end - 1] != "}"
+        or text.find("{", 12, boundary) >= 0
+    ):
         try:
             _, end = _scan_json(text, 11)
             if not text.startswith(',"claim":', end):
