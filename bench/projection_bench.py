@@ -6,6 +6,11 @@ for how), on SQLite (a WAL file) and on PostgreSQL, and prints a table:
     .venv/bin/python bench/projection_bench.py                          # 1,000,000 events, both
     .venv/bin/python bench/projection_bench.py --events 200000 --backend sqlite --sizes 10000
     .venv/bin/python bench/projection_bench.py --rebuild-only URL --repeat 3  # a kept log
+    .venv/bin/python bench/projection_bench.py --as-of-only URL             # a kept log
+
+With --keep, the database is also copied at each measured size (`log-<events>.db` next to the
+SQLite file, `<database>_<events>` on PostgreSQL), so the as-of latency at every size can be
+measured again later (--as-of-only) on exactly the log of that size.
 
 The log grows in one database per backend. Each time it reaches a measured size (--sizes, and
 finally --events; it stops at the first whole batch past the size, so sizes are approximate and
@@ -30,6 +35,7 @@ import bisect
 import cProfile
 import gc
 import math
+import os
 import platform
 import pstats
 import random
@@ -72,6 +78,7 @@ class SizeResult:
     articles_seconds: float
     latencies_ms: list[float] = field(default_factory=list)
     topic_claims: list[int] = field(default_factory=list)  # claims known at p, per sample
+    load: str = ""  # 1-minute load average after the size's measurements
 
     @property
     def rebuild_rate(self) -> float:
@@ -119,6 +126,22 @@ class Databases:
         dbname = f"{DB_PREFIX}{int(time.time())}"
         self.created.append(dbname)
         return create_database(self.admin, dbname)
+
+    def copy(self, engine: sqlalchemy.Engine, events: int) -> str:
+        """A copy of the log as it is now, for later --as-of-only runs at this size."""
+        url = engine.url
+        if url.get_backend_name() == "sqlite":
+            target = self.tmp / f"log-{events}.db"
+            with sqlite3.connect(str(url.database)) as source, sqlite3.connect(target) as dest:
+                source.backup(dest)
+            return str(make_url(f"sqlite:///{target}"))
+        engine.dispose()  # a template database must have no other sessions
+        name = f"{url.database}_{events}"
+        with psycopg.connect(conninfo(self.admin), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"')
+        self.created.append(name)
+        return url.set(database=name).render_as_string(hide_password=False)
 
     def cleanup(self) -> None:
         if self.keep:
@@ -170,7 +193,8 @@ def topic_firsts(engine: sqlalchemy.Engine) -> tuple[list[int], list[str]]:
 
 def sample_as_of(
     engine: sqlalchemy.Engine, head: int, samples: int, seed: int
-) -> tuple[list[float], list[int]]:
+) -> tuple[list[float], list[int], list[float]]:
+    """Wall-clock latencies (ms), claims known per queried topic, this process's CPU ms."""
     firsts, topics = topic_firsts(engine)
     rng = random.Random(seed)
     points: list[tuple[str, int]] = []
@@ -181,34 +205,45 @@ def sample_as_of(
             points.append((topics[rng.randrange(existing)], position))
     latencies: list[float] = []
     sizes: list[int] = []
+    cpu: list[float] = []
     for number, (topic, position) in enumerate(points):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         document = queries.topic_figure(engine, topic, known_at=position)
         elapsed = (time.perf_counter() - start) * 1000
+        elapsed_cpu = (time.thread_time() - start_cpu) * 1000
         if document is None:
             raise RuntimeError(f"{topic} existed at {position} but has no figure document")
         if number >= 20:  # the first 20 warm the pool and caches
             latencies.append(elapsed)
+            cpu.append(elapsed_cpu)
             sizes.append(int(document["claims"]))
         if number % 50 == 0:
             status(f"as-of queries: {number:,}/{len(points):,}")
-    status(f"as-of queries: {samples:,} timed")
+    status(
+        f"as-of queries: {samples:,} timed; this process's CPU time per query (what the "
+        f"code costs, without waits for the CPU or the server): median "
+        f"{statistics.median(cpu):.2f} ms, p99 {percentile(cpu, 99):.2f} ms"
+    )
     sys.stderr.write("\n")
-    return latencies, sizes
+    return latencies, sizes, cpu
 
 
 def timed_rebuild(runner: Any, name: str, profile: Path | None, backend: str) -> tuple[int, float]:
     gc.collect()
     status(f"rebuilding {name}…")
     profiler = cProfile.Profile() if profile else None
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
     applied = int(runner.rebuild(name))
     if profiler:
         profiler.disable()
     seconds = time.perf_counter() - start
-    status(f"rebuilt {name}: {applied:,} events in {seconds:.2f} s ({applied / seconds:,.0f}/s)")
+    cpu = time.process_time() - start_cpu
+    status(
+        f"rebuilt {name}: {applied:,} events in {seconds:.2f} s ({applied / seconds:,.0f}/s); "
+        f"this process's CPU {cpu:.2f} s ({applied / cpu:,.0f}/CPU-s), load {load()}"
+    )
     sys.stderr.write("\n")
     if profiler and profile:
         path = profile.with_name(f"{profile.stem}-{backend}-{name}{profile.suffix or '.prof'}")
@@ -245,8 +280,13 @@ def run_backend(backend: str, args: argparse.Namespace, dbs: Databases) -> Backe
             articles_s = math.nan
             if args.time_articles:
                 articles_s = timed_rebuild(runner, "articles", None, backend)[1]
-            latencies, topic_sizes = sample_as_of(engine, head, args.samples, args.seed + size)
-            results.append(SizeResult(backend, head, rebuild_s, articles_s, latencies, topic_sizes))
+            latencies, topic_sizes, _ = sample_as_of(engine, head, args.samples, args.seed + head)
+            if args.keep and not final:
+                copy = dbs.copy(engine, head)
+                print(f"  log of {head:,} events copied to {copy}", file=sys.stderr)
+            results.append(
+                SizeResult(backend, head, rebuild_s, articles_s, latencies, topic_sizes, load())
+            )
         c = claims_table.c
         count = select(func.count()).select_from(claims_table).group_by(c.topic)
         with engine.connect() as conn:
@@ -272,10 +312,37 @@ def rebuild_only(url: str, repeat: int, profile: Path | None) -> int:
         for _ in range(repeat):
             applied, seconds = timed_rebuild(runner, "figures", profile, backend)
             rate = applied / seconds
-            print(f"| {backend:<10} | {applied:>9,} | {seconds:>8.2f} | {rate:>8,.0f} |")
+            print(
+                f"| {backend:<10} | {applied:>9,} | {seconds:>8.2f} | {rate:>8,.0f} "
+                f"| load {load()} |"
+            )
     finally:
         engine.dispose()
     return 0
+
+
+def as_of_only(url: str, samples: int, seed: int) -> int:
+    """Time as-of queries on an existing log (a kept copy): the same sampling as a full run."""
+    engine = create_store_engine(url)
+    try:
+        head = EventStore(engine).head_position()
+        print(f"{machine_info_short()}\nas-of on {make_url(url).render_as_string()}")
+        latencies, sizes, cpu = sample_as_of(engine, head, samples, seed + head)
+        median = statistics.median(latencies)
+        print(
+            f"| {engine.dialect.name:<10} | {head:>9,} | median {median:.2f} ms"
+            f" | p99 {percentile(latencies, 99):.2f} ms | claims/topic queried "
+            f"{statistics.median(sizes):,.0f}, {percentile(sizes, 99):,} | CPU median "
+            f"{statistics.median(cpu):.2f} ms, p99 {percentile(cpu, 99):.2f} ms | load {load()} |"
+        )
+    finally:
+        engine.dispose()
+    return 0
+
+
+def load() -> str:
+    """The 1-minute load average now: the machine is shared, so every figure carries it."""
+    return f"{os.getloadavg()[0]:.2f}"
 
 
 def machine_info_short() -> str:
@@ -323,7 +390,7 @@ def report(results: Sequence[BackendResult], args: argparse.Namespace) -> str:
     out.append("")
     header = (
         "| backend    |    events | figures rebuild s | events/s | articles rebuild s "
-        "| as-of median ms | as-of p99 ms | claims/topic queried (median, p99) |"
+        "| as-of median ms | as-of p99 ms | claims/topic queried (median, p99) | load |"
     )
     out.append(header)
     out.append("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
@@ -334,7 +401,7 @@ def report(results: Sequence[BackendResult], args: argparse.Namespace) -> str:
                 f"{r.rebuild_rate:>8,.0f} | {r.articles_seconds:>18.2f} | {r.median_ms:>15.2f} | "
                 f"{r.p99_ms:>12.2f} | {statistics.median(r.topic_claims):>10,.0f}, "
                 f"{percentile(r.topic_claims, 99):>6,}"
-                f"{'':>16} |"
+                f"{'':>16} | {r.load} |"
             )
     out.append("")
     out.append("targets:")
@@ -382,7 +449,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(e.g. one kept with --keep); no log is built, no as-of queries",
     )
     parser.add_argument("--repeat", type=int, default=1, help="rebuilds with --rebuild-only")
+    parser.add_argument(
+        "--as-of-only",
+        metavar="URL",
+        help="only time --samples as-of queries on the log already in URL (e.g. a copy kept "
+        "with --keep at one size; the projection must be up to date)",
+    )
     args = parser.parse_args(argv)
+    if args.as_of_only:
+        return as_of_only(args.as_of_only, args.samples, args.seed)
     if args.rebuild_only:
         return rebuild_only(args.rebuild_only, args.repeat, args.profile)
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]

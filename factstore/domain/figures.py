@@ -26,6 +26,8 @@ A pure function of the claims, written to be checked by hand:
 from __future__ import annotations
 
 import functools
+import heapq
+import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -164,12 +166,20 @@ DEFAULT_SOURCE_TIERS: tuple[SourceTier, ...] = (
 )
 
 
+_AUTHORITY_CACHE = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyConfig:
     source_tiers: tuple[SourceTier, ...] = DEFAULT_SOURCE_TIERS
     named_source_score: int = 1  # a named source no tier lists
     unattributed_score: int = 0  # the article's own voice
     conflict_tolerance: float = 0.10
+    # attributed_to -> authority(): the tier patterns are regexes, and a topic's claims come
+    # from a few sources, so each name is matched once (bounded: cleared when full).
+    _authority_of: dict[str | None, tuple[int, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> PolicyConfig:
@@ -189,9 +199,17 @@ class PolicyConfig:
 
     def authority(self, claim: ClaimView) -> tuple[int, str]:
         """(score, tier name) of the claim's source."""
-        if not claim.attributed_to:
+        known = self._authority_of.get(claim.attributed_to)
+        if known is None:
+            if len(self._authority_of) >= _AUTHORITY_CACHE:
+                self._authority_of.clear()
+            known = self._authority_of[claim.attributed_to] = self._match(claim.attributed_to)
+        return known
+
+    def _match(self, attributed_to: str | None) -> tuple[int, str]:
+        if not attributed_to:
             return (self.unattributed_score, "unattributed")
-        name = claim.attributed_to.lower()
+        name = attributed_to.lower()
         for tier in self.source_tiers:
             if _tier_pattern(tier.patterns).search(name):
                 return (tier.score, tier.name)
@@ -452,9 +470,13 @@ class _Entry:
 
 
 class _Window:
-    """One window's eligible claims and their aggregates (best, best total, range, spread)."""
+    """One window's eligible claims and their aggregates (best, best total, range, spread).
 
-    __slots__ = ("best", "best_total", "entries", "high", "low", "max_wl", "min_wh")
+    Removing the claim that set an aggregate needs the next one: a small window is rescanned;
+    a big one (thousands of claims in one undated or busy window) keeps a heap per aggregate,
+    built at its first such removal, with removed claims dropped lazily from the heap tops."""
+
+    __slots__ = ("best", "best_total", "entries", "heaps", "high", "low", "max_wl", "min_wh")
 
     def __init__(self, entry: _Entry) -> None:
         self.entries = {entry.view.claim_id: entry}
@@ -462,6 +484,7 @@ class _Window:
         self.best_total = entry if entry.total else None
         self.low, self.high = entry.low, entry.high
         self.max_wl, self.min_wh = entry.wl, entry.wh
+        self.heaps: _WindowHeaps | None = None
 
     def add(self, entry: _Entry) -> None:
         self.entries[entry.view.claim_id] = entry
@@ -473,26 +496,128 @@ class _Window:
         self.high = max(self.high, entry.high)
         self.max_wl = max(self.max_wl, entry.wl)
         self.min_wh = min(self.min_wh, entry.wh)
+        if self.heaps is not None:
+            self.heaps.push(entry)
 
     def remove(self, entry: _Entry) -> None:
         """Drop a claim (the window keeps at least one): aggregates it set are recomputed."""
         del self.entries[entry.view.claim_id]
+        sets_bound = (
+            entry.low == self.low
+            or entry.high == self.high
+            or entry.wl == self.max_wl
+            or entry.wh == self.min_wh
+        )
+        if self.heaps is None:
+            if not (sets_bound or self.best is entry or self.best_total is entry):
+                return
+            if len(self.entries) < _HEAP_FROM:
+                self._rescan(entry, sets_bound)
+                return
+            self.heaps = _WindowHeaps(self.entries.values())
+        heaps = self.heaps
+        if heaps.stale(len(self.entries)):
+            heaps = self.heaps = _WindowHeaps(self.entries.values())
+        entries = self.entries
+        if self.best is entry:
+            self.best = heaps.top(heaps.best, entries)
+        if self.best_total is entry:
+            self.best_total = heaps.top_or_none(heaps.best_total, entries)
+        if sets_bound:
+            self.low = heaps.top(heaps.low, entries).low
+            self.high = heaps.top(heaps.high, entries).high
+            self.max_wl = heaps.top(heaps.max_wl, entries).wl
+            self.min_wh = heaps.top(heaps.min_wh, entries).wh
+
+    def _rescan(self, entry: _Entry, sets_bound: bool) -> None:
         entries = self.entries.values()
         if self.best is entry:
             self.best = max(entries, key=lambda e: e.rank)
         if self.best_total is entry:
             totals = [e for e in entries if e.total]
             self.best_total = max(totals, key=lambda e: e.rank) if totals else None
-        if (
-            entry.low == self.low
-            or entry.high == self.high
-            or entry.wl == self.max_wl
-            or entry.wh == self.min_wh
-        ):
+        if sets_bound:
             self.low = min(e.low for e in entries)
             self.high = max(e.high for e in entries)
             self.max_wl = max(e.wl for e in entries)
             self.min_wh = min(e.wh for e in entries)
+
+
+# Windows with fewer claims are rescanned when their best or a bound is removed.
+_HEAP_FROM = 64
+_sequence = itertools.count()  # heap tie-breaker: entries themselves never get compared
+
+_HeapItem = tuple[Any, int, _Entry]
+
+
+class _WindowHeaps:
+    """Heaps over a window's claims, smallest first: by descending rank (all, and totals),
+    ascending low, descending high, descending widened low, ascending widened high. Entries
+    no longer in the window stay until they reach a top (`top` drops them)."""
+
+    __slots__ = ("best", "best_total", "high", "low", "max_wl", "min_wh")
+
+    def __init__(self, entries: Iterable[_Entry]) -> None:
+        self.best: list[_HeapItem] = []
+        self.best_total: list[_HeapItem] = []
+        self.low: list[_HeapItem] = []
+        self.high: list[_HeapItem] = []
+        self.max_wl: list[_HeapItem] = []
+        self.min_wh: list[_HeapItem] = []
+        for entry in entries:
+            self._append(entry)
+        for heap in (self.best, self.best_total, self.low, self.high, self.max_wl, self.min_wh):
+            heapq.heapify(heap)
+
+    def _items(self, entry: _Entry) -> tuple[_HeapItem, ...]:
+        seq = next(_sequence)
+        _, preferred, authority, precision, position = entry.rank
+        return (
+            ((-preferred, -authority, -precision, -position), seq, entry),
+            (entry.low, seq, entry),
+            (-entry.high, seq, entry),
+            (-entry.wl, seq, entry),
+            (entry.wh, seq, entry),
+        )
+
+    def _append(self, entry: _Entry) -> None:
+        rank, low, high, wl, wh = self._items(entry)
+        self.best.append(rank)
+        if entry.total:
+            self.best_total.append(rank)
+        self.low.append(low)
+        self.high.append(high)
+        self.max_wl.append(wl)
+        self.min_wh.append(wh)
+
+    def push(self, entry: _Entry) -> None:
+        rank, low, high, wl, wh = self._items(entry)
+        push = heapq.heappush
+        push(self.best, rank)
+        if entry.total:
+            push(self.best_total, rank)
+        push(self.low, low)
+        push(self.high, high)
+        push(self.max_wl, wl)
+        push(self.min_wh, wh)
+
+    def stale(self, live: int) -> bool:
+        """Mostly removed entries: cheaper to rebuild than to keep popping."""
+        return len(self.best) > 2 * live + _HEAP_FROM
+
+    @staticmethod
+    def top_or_none(heap: list[_HeapItem], entries: Mapping[str, _Entry]) -> _Entry | None:
+        while heap:
+            entry = heap[0][2]
+            if entries.get(entry.view.claim_id) is entry:
+                return entry
+            heapq.heappop(heap)
+        return None
+
+    def top(self, heap: list[_HeapItem], entries: Mapping[str, _Entry]) -> _Entry:
+        entry = self.top_or_none(heap, entries)
+        assert entry is not None  # a window keeps at least one claim
+        return entry
 
 
 def _irregular(view: ClaimView) -> bool:

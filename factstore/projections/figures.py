@@ -13,6 +13,7 @@ history are written batch by batch, topics once at the end.
 
 from __future__ import annotations
 
+import itertools
 import json
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -115,6 +116,7 @@ class FiguresProjection:
         with writer.indexes_deferred(self.tables):
             for events in batches:
                 self._apply_batch(conn, state, events, writer)
+            writer.flush_claims()
             self._write_topics(conn, state, writer)
 
     def _apply_batch(
@@ -370,9 +372,14 @@ class _BulkWriter:
     INSERTs through `executemany` (SQLite) or COPY (PostgreSQL), with the values SQLAlchemy would
     have bound (SQLite stores DateTime as naive text, as SQLAlchemy does)."""
 
+    # Claim rows held back before they are written: a status change to a held claim (most
+    # retractions and ranks follow their claim closely) edits the row instead of an UPDATE.
+    HELD_CLAIMS = 50_000
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.sqlite = conn.dialect.name == "sqlite"
+        self._held: dict[str, dict[str, Any]] = {}  # claim id -> row, oldest first
         self._last_moment: datetime | None = None
         self._last_text = ""
 
@@ -437,22 +444,38 @@ class _BulkWriter:
                     write(pick(row))
 
     def write_rows(self, rows: _Rows) -> None:
-        self.insert(claims_table, rows.new_claims)
-        if rows.status_updates:
+        held = self._held
+        for row in rows.new_claims:
+            held[row["claim_id"]] = row
+        updates: list[tuple[str, int, str]] = []
+        for claim_id, (status, position) in rows.status_updates.items():
+            held_row = held.get(claim_id)
+            if held_row is None:
+                updates.append((status, position, claim_id))
+            else:
+                held_row["status"], held_row["status_position"] = status, position
+        if len(held) > self.HELD_CLAIMS:
+            oldest = list(itertools.islice(held, len(held) - self.HELD_CLAIMS // 2))
+            self.insert(claims_table, [held.pop(claim_id) for claim_id in oldest])
+        if updates:  # claims written already
             mark = "?" if self.sqlite else "%s"
             sql = (
                 f"UPDATE claims SET status = {mark}, status_position = {mark} "
                 f"WHERE claim_id = {mark}"
             )
-            params = [(s, p, claim_id) for claim_id, (s, p) in rows.status_updates.items()]
             with driver_errors(self.conn):
                 if self.sqlite:
-                    self._driver().executemany(sql, params)
+                    self._driver().executemany(sql, updates)
                 else:
                     with self._driver().cursor() as cursor:
-                        cursor.executemany(sql, params)
+                        cursor.executemany(sql, updates)
         self.insert(status_changes_table, rows.status_changes)
         self.insert(history_table, [row for row in rows.history if row is not None])
+
+    def flush_claims(self) -> None:
+        """Write the claim rows still held back (the end of a rebuild)."""
+        self.insert(claims_table, list(self._held.values()))
+        self._held.clear()
 
 
 # What makes a figure different (which claim backs it does not, on its own).
@@ -516,18 +539,32 @@ def claim_view_from_row(row: Mapping[Any, Any]) -> ClaimView:
 def _member_texts(text: str | None) -> tuple[str, str] | None:
     """The JSON texts of `article` and `claim` inside a ClaimAsserted event's stored data text:
     the stored text is canonical JSON (sorted keys, no spaces), so each is exactly
-    canonical_json of that member. The C scanner finds where each ends; None if the text does
-    not start the way canonical ClaimAsserted data does."""
+    canonical_json of that member. None if the text does not start the way canonical
+    ClaimAsserted data does.
+
+    Where `claim` ends: `claim_id`, a plain string, is the last key, so the last `,"claim_id":`
+    is its key. Where `article` ends: a flat article (no `{` after its own) ends at the first
+    `},"claim":{` (inside a JSON string a quote is escaped, so that cannot be string content);
+    any other article is scanned by the C scanner."""
     if text is None or not text.startswith('{"article":'):
         return None
-    try:
-        _, end = _scan_json(text, 11)
-        if not text.startswith(',"claim":', end):
+    claim_end = text.rfind(',"claim_id":')
+    boundary = text.find('},"claim":{', 11)
+    if (
+        claim_end < 0
+        or boundary < 0
+        or text[claim_end - 1] != "}"
+        or text.find("{", 12, boundary) >= 0
+    ):
+        try:
+            _, end = _scan_json(text, 11)
+            if not text.startswith(',"claim":', end):
+                return None
+            _, claim_end = _scan_json(text, end + 9)
+        except StopIteration:
             return None
-        _, claim_end = _scan_json(text, end + 9)
-    except StopIteration:
-        return None
-    return text[11:end], text[end + 9 : claim_end]
+        return text[11:end], text[end + 9 : claim_end]
+    return text[11 : boundary + 1], text[boundary + 10 : claim_end]
 
 
 def _claim_row(

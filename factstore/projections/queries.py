@@ -43,6 +43,8 @@ RowLike = Mapping[Any, Any]
 
 
 COMPETING_SHOWN = 20
+# The policy when none is given: one instance, so its authority cache lasts across reads.
+DEFAULT_POLICY = PolicyConfig()
 
 
 class InvalidQuery(ValueError):
@@ -137,6 +139,48 @@ _TOPIC_CLAIMS = (
     .where(claims_table.c.topic == bindparam("topic"))
     .order_by(claims_table.c.asserted_position)
 )
+_TOPIC_CLAIMS_KNOWN_AT = _TOPIC_CLAIMS.where(
+    claims_table.c.asserted_position <= bindparam("position")
+)
+_TOPIC_STATUS_CHANGES_KNOWN_AT = (
+    select(status_changes_table.c.claim_id, status_changes_table.c.status)
+    .where(
+        status_changes_table.c.topic == bindparam("topic"),
+        status_changes_table.c.position <= bindparam("position"),
+    )
+    .order_by(status_changes_table.c.position, status_changes_table.c.id)
+)
+# What the policy reads of a claim (ClaimView's fields but the topic, in its order) and the
+# position of its last status change: narrow rows, so a read's cost per claim stays small; the
+# full rows (provenance texts) are read only for the claims a figure document shows.
+_VIEW_COLUMNS = (
+    claims_table.c.claim_id,
+    claims_table.c.kind,
+    claims_table.c.value,
+    claims_table.c.lower,
+    claims_table.c.upper,
+    claims_table.c.qualifier,
+    claims_table.c.unit,
+    claims_table.c.as_of,
+    claims_table.c.published_at,
+    claims_table.c.attributed_to,
+    claims_table.c.outlet,
+    claims_table.c.article_id,
+    claims_table.c.status,
+    claims_table.c.asserted_position,
+    claims_table.c.status_position,
+)
+_TOPIC_VIEWS = (
+    select(*_VIEW_COLUMNS)
+    .where(claims_table.c.topic == bindparam("topic"))
+    .order_by(claims_table.c.asserted_position)
+)
+_TOPIC_VIEWS_KNOWN_AT = _TOPIC_VIEWS.where(
+    claims_table.c.asserted_position <= bindparam("position")
+)
+_CLAIM_ROWS = select(claims_table).where(
+    claims_table.c.claim_id.in_(bindparam("claim_ids", expanding=True))
+)
 _TOPIC_HISTORY = (
     select(history_table)
     .where(history_table.c.topic == bindparam("topic"))
@@ -157,24 +201,24 @@ def topic_version(conn: Connection, topic: str) -> int | None:
 
 def topic_claims(conn: Connection, topic: str, as_of: AsOf) -> list[tuple[ClaimView, RowLike]]:
     """The topic's claims known at `as_of.position`, each with its status as of then."""
-    c, s = claims_table.c, status_changes_table.c
     if as_of.position is None:
         rows = list(conn.execute(_TOPIC_CLAIMS, {"topic": topic}).mappings())
         return [(claim_view_from_row(row), row) for row in rows]
-    query = _TOPIC_CLAIMS.where(c.asserted_position <= as_of.position)
-    rows = list(conn.execute(query, {"topic": topic}).mappings())
+    position = as_of.position
+    params = {"topic": topic, "position": position}
+    rows = list(conn.execute(_TOPIC_CLAIMS_KNOWN_AT, params).mappings())
+    # A claim whose last status change is at or before the position had its current status
+    # then; only the others need their changes (most reads need none: one query less).
     changes: dict[str, list[str]] = {}
-    change_query = (
-        select(s.claim_id, s.status)
-        .where(s.topic == topic, s.position <= as_of.position)
-        .order_by(s.position, s.id)
-    )
-    for claim_id, status in conn.execute(change_query):
-        changes.setdefault(claim_id, []).append(status)
+    if any(row["status_position"] > position for row in rows):
+        for claim_id, status in conn.execute(_TOPIC_STATUS_CHANGES_KNOWN_AT, params):
+            changes.setdefault(claim_id, []).append(status)
     result: list[tuple[ClaimView, RowLike]] = []
     for row in rows:
         view = claim_view_from_row(row)
-        result.append((_replace_status(view, status_at(changes.get(view.claim_id, []))), row))
+        if row["status_position"] > position:
+            view = _replace_status(view, status_at(changes.get(view.claim_id, [])))
+        result.append((view, row))
     return result
 
 
@@ -203,12 +247,59 @@ def figure_for(
     conn: Connection, meta: RowLike, as_of: AsOf, policy: PolicyConfig | None = None
 ) -> dict[str, Any] | None:
     """`topic_figure` for a topic row already read (`topic_row`); None if no claims at as_of."""
-    claims = topic_claims(conn, meta["topic"], as_of)
-    if not claims:
+    views = _topic_views(conn, meta["topic"], as_of)
+    if not views:
         return None
-    decision = decide([v for v, _ in claims], policy or PolicyConfig(), as_of.valid_at)
-    rows = {v.claim_id: row for v, row in claims}
-    return figure_document(meta, decision, rows, as_of, len(claims))
+    decision = decide(views, policy or DEFAULT_POLICY, as_of.valid_at)
+    shown = [] if decision.best is None else [decision.best, *decision.competing[-COMPETING_SHOWN:]]
+    rows: dict[str, RowLike] = {}
+    if shown:
+        ids = sorted({view.claim_id for view in shown})
+        rows = {
+            row["claim_id"]: row for row in conn.execute(_CLAIM_ROWS, {"claim_ids": ids}).mappings()
+        }
+    return figure_document(meta, decision, rows, as_of, len(views))
+
+
+def _topic_views(conn: Connection, topic: str, as_of: AsOf) -> list[ClaimView]:
+    """`topic_claims` without the full rows: the policy's view of each claim known at
+    `as_of.position`, with its status then, in log order."""
+    position = as_of.position
+    if position is None:
+        rows = conn.execute(_TOPIC_VIEWS, {"topic": topic}).all()
+        return [_view(r, topic, r[12]) for r in rows]
+    params = {"topic": topic, "position": position}
+    rows = conn.execute(_TOPIC_VIEWS_KNOWN_AT, params).all()
+    changes: dict[str, list[str]] = {}
+    if any(r[14] > position for r in rows):  # see topic_claims
+        for claim_id, status in conn.execute(_TOPIC_STATUS_CHANGES_KNOWN_AT, params):
+            changes.setdefault(claim_id, []).append(status)
+    return [
+        _view(r, topic, r[12] if r[14] <= position else status_at(changes.get(r[0], [])))
+        for r in rows
+    ]
+
+
+def _view(r: Any, topic: str, status: str) -> ClaimView:
+    """The ClaimView of a `_VIEW_COLUMNS` row, with the status given."""
+    claim_id, kind, value, lower, upper, qualifier, unit, as_of, published, source, outlet = r[:11]
+    return ClaimView(
+        claim_id,
+        topic,
+        kind,
+        value,
+        lower,
+        upper,
+        qualifier,
+        unit,
+        as_of,
+        published,
+        source,
+        outlet,
+        r[11],
+        status,
+        r[13],
+    )
 
 
 def figure_document(
@@ -390,9 +481,9 @@ def list_topics(
         else:
             items = []
             for row in rows:
-                claims = topic_claims(conn, row["topic"], as_of)
-                decision = decide([v for v, _ in claims], policy or PolicyConfig(), as_of.valid_at)
-                items.append(_decided_topic_summary(row, decision, len(claims)))
+                views = _topic_views(conn, row["topic"], as_of)
+                decision = decide(views, policy or DEFAULT_POLICY, as_of.valid_at)
+                items.append(_decided_topic_summary(row, decision, len(views)))
         return items, int(total or 0), as_of
 
 

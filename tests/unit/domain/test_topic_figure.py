@@ -8,6 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from factstore.domain import figures
 from factstore.domain.figures import (
     ClaimView,
     PolicyConfig,
@@ -36,6 +37,15 @@ add = st.tuples(
 change = st.tuples(st.just("status"), st.integers(0, 200), st.sampled_from(CHANGES))
 operations = st.lists(st.one_of(add, add, change), min_size=1, max_size=60)
 tolerances = st.sampled_from([0.10, 0.0, 0.5, 1.5])
+# Few windows, many removals: what the window heaps are for.
+crowded = st.lists(
+    st.one_of(
+        add.map(lambda op: (*op[:5], op[5] if op[5] in DATES[:2] else None, *op[6:])),
+        change,
+    ),
+    min_size=1,
+    max_size=60,
+)
 
 
 def view(number: int, op: tuple[Any, ...]) -> ClaimView:
@@ -79,6 +89,24 @@ def check(figure: TopicFigure, claims: dict[str, ClaimView], config: PolicyConfi
 def test_topic_figure_equals_decide_after_every_change(
     operations: list[tuple[Any, ...]], tolerance: float
 ) -> None:
+    replay_and_check(operations, tolerance)
+
+
+@settings(max_examples=200, deadline=None)
+@given(operations=crowded, tolerance=tolerances)
+def test_window_heaps_give_the_same_figures(
+    operations: list[tuple[Any, ...]], tolerance: float
+) -> None:
+    """Big windows keep heaps instead of rescanning on removal: force them on every window."""
+    heap_from = figures._HEAP_FROM
+    figures._HEAP_FROM = 0
+    try:
+        replay_and_check(operations, tolerance)
+    finally:
+        figures._HEAP_FROM = heap_from
+
+
+def replay_and_check(operations: list[tuple[Any, ...]], tolerance: float) -> None:
     config = PolicyConfig(conflict_tolerance=tolerance)
     figure = TopicFigure(config)
     claims: dict[str, ClaimView] = {}
