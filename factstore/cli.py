@@ -303,10 +303,22 @@ def _open_text(path: Path, mode: str, *, gzipped: bool) -> Any:
 @click.option("--rebuild", "rebuild_name", metavar="NAME", help="Drop and rebuild one projection.")
 @click.option("--status", "show_status", is_flag=True, help="Print each projection's lag.")
 @click.option("--poll", default=0.5, show_default=True, help="Seconds between polls (--follow).")
+@click.option(
+    "--batch-size",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Events per transaction when catching up or following.",
+)
 @pass_context
 @one_line_errors
 def project(
-    context: Context, follow: bool, rebuild_name: str | None, show_status: bool, poll: float
+    context: Context,
+    follow: bool,
+    rebuild_name: str | None,
+    show_status: bool,
+    poll: float,
+    batch_size: int,
 ) -> None:
     """Bring projections up to date with the log (once, or --follow), or --rebuild one."""
     import signal
@@ -331,9 +343,9 @@ def project(
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         click.echo("following the log (Ctrl-C to stop)", err=True)
-        runner.follow(stop, poll)
+        runner.follow(stop, poll, batch_size)
     elif not show_status:
-        click.echo(f"applied {runner.catch_up()} events")
+        click.echo(f"applied {runner.catch_up(batch_size=batch_size)} events")
     for lag in runner.lags():
         click.echo(f"{lag.name}: checkpoint {lag.checkpoint}, head {lag.head}, lag {lag.lag}")
 
