@@ -48,8 +48,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.replay
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from api_load_bench import HOST, Server
@@ -65,6 +64,7 @@ from factstore.store.schema import upgrade
 from factstore.store.verification import verify_log
 from tests.replay import snapshot
 
+ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "news-2016.jsonl.gz"
 SEEDS = ROOT / "seeds"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
