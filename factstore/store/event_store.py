@@ -696,7 +696,7 @@ def _driver_errors(engine: Engine, raw: PoolProxiedConnection) -> Iterator[None]
     try:
         yield
     except dbapi_error as error:
-        disconnected = dialect.is_disconnect(error, raw.dbapi_connection, None)
+        disconnected = _lost_connection(dialect, raw, error)
         if disconnected:
             raw.invalidate(error)
         raise DBAPIError.instance(
@@ -707,6 +707,30 @@ def _driver_errors(engine: Engine, raw: PoolProxiedConnection) -> Iterator[None]
             connection_invalidated=disconnected,
             dialect=dialect,
         ) from error
+
+
+# SQLSTATE classes of a lost connection: 08 connection exception, 57P01-03 server shutdown.
+_CONNECTION_LOST_STATES = ("08", "57P")
+
+
+def _lost_connection(dialect: Any, raw: PoolProxiedConnection, error: BaseException) -> bool:
+    """Whether the error means the connection is gone (it must not go back to the pool). A cut
+    inside a psycopg pipeline surfaces as "cannot exit pipeline mode while busy", which the
+    dialect does not recognise; the server's shutdown error is its context."""
+    driver = raw.driver_connection
+    if getattr(driver, "broken", False) or getattr(driver, "closed", False):
+        return True
+    seen: BaseException | None = error
+    while seen is not None:
+        sqlstate = getattr(seen, "sqlstate", None) or ""
+        if sqlstate.startswith(_CONNECTION_LOST_STATES):
+            return True
+        if isinstance(seen, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
+            seen, raw.dbapi_connection, None
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class _WriteTransaction:
@@ -744,6 +768,9 @@ class _WriteTransaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         assert self._raw is not None
+        if self._raw.dbapi_connection is None:  # invalidated (the server went away): no rollback
+            self._raw.close()
+            return
         try:
             with self.errors():
                 if exc_type is not None:
