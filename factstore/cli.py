@@ -344,6 +344,17 @@ def project(
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         click.echo("following the log (Ctrl-C to stop)", err=True)
         runner.follow(stop, poll, batch_size)
+        # Stopping is clean even when the database is away at that moment: the closing
+        # report is not worth an error exit (a supervisor would restart the follower).
+        try:
+            lags = runner.lags()
+        except SQLAlchemyError as error:
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            click.echo(f"stopped; lag unknown (database error: {reason})", err=True)
+            return
+        for lag in lags:
+            click.echo(f"{lag.name}: checkpoint {lag.checkpoint}, head {lag.head}, lag {lag.lag}")
+        return
     elif not show_status:
         click.echo(f"applied {runner.catch_up(batch_size=batch_size)} events")
     for lag in runner.lags():
