@@ -74,3 +74,7 @@ def factstore(database_url: str, *args: str, **kwargs: Any) -> subprocess.Comple
 def postgres_only() -> None:
     if BACKEND != "postgresql":
         pytest.skip("needs PostgreSQL: runs in the PostgreSQL run of the suite")
+
+
+# The API tests' app and client (a real store on the backend under test), reused here.
+from tests.integration.api.conftest import AUTH, app, client  # noqa: E402, F401
