@@ -78,3 +78,9 @@ def postgres_only() -> None:
 
 # The API tests' app and client (a real store on the backend under test), reused here.
 from tests.integration.api.conftest import AUTH, app, client  # noqa: E402, F401
+
+
+@pytest.fixture
+def sqlite_only() -> None:
+    if BACKEND != "sqlite":
+        pytest.skip("SQLite files only: runs in the SQLite run of the suite")
