@@ -25,7 +25,6 @@ from factstore.store.verification import verify_log
 from tests.reliability.conftest import AUTH, SEEDS, factstore
 from tests.reliability.test_crash_recovery import article
 
-
 ARTICLES = 400
 
 
