@@ -94,6 +94,15 @@ def test_hostile_ids_and_filters_never_5xx(seeded: FlaskClient) -> None:
         )
 
 
+def test_nul_in_an_id_or_filter_is_a_4xx_on_every_backend(seeded: FlaskClient) -> None:
+    """Found on PostgreSQL (which refuses NUL in text): /v1/topics/a%00b was a 500."""
+    assert seeded.get("/v1/topics/a%00b").status_code == 404
+    assert seeded.get("/v1/claims/%00").status_code == 404
+    refused = seeded.get("/v1/topics?measure=a%00b")
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"][0]["field"] == "measure"
+
+
 def test_extreme_pagination_and_times_never_5xx(seeded: FlaskClient) -> None:
     for number in NUMBERS:
         value = quote(number)
