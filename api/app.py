@@ -68,9 +68,25 @@ MAX_URL_BYTES = 65_536
 
 
 def _check_request_line() -> Response | None:
-    """Over-long URLs get a 414 and repeated query parameters a 422, as problem+json."""
+    """Over-long URLs get a 414; NUL characters and repeated query parameters a 404/422; all as
+    problem+json."""
     if len(request.full_path) > MAX_URL_BYTES:
         return errors.problem(414, "URI Too Long", f"keep the URL under {MAX_URL_BYTES} bytes")
+    # PostgreSQL refuses NUL in text: an id or filter holding one would be a 500 deep inside.
+    # No id contains one (404), and no filter value may (422), as on SQLite.
+    if "\x00" in request.path:
+        return errors.problem(404, "Not Found", "no resource has a NUL character (%00) in its id")
+    with_nul = sorted({k for k, v in request.args.items(multi=True) if "\x00" in k + v})
+    if with_nul:
+        return errors.problem(
+            422,
+            "Unprocessable Content",
+            "the request has invalid fields",
+            errors=[
+                {"field": key, "in": "query", "message": "NUL characters are not allowed."}
+                for key in with_nul
+            ],
+        )
     repeated = sorted({key for key, values in request.args.lists() if len(values) > 1})
     if repeated:
         return errors.problem(

@@ -42,6 +42,17 @@ def problem(
     return response
 
 
+# SQLite's SQLITE_FULL; PostgreSQL's class 53 (insufficient resources: disk full, out of memory).
+_SQLITE_FULL = 13
+
+
+def _out_of_space(error: DBAPIError) -> bool:
+    orig = error.orig
+    if getattr(orig, "sqlite_errorcode", None) == _SQLITE_FULL:
+        return True
+    return str(getattr(orig, "sqlstate", None) or "").startswith("53")
+
+
 def _field_errors(messages: Any) -> list[dict[str, str]]:
     """webargs/marshmallow messages ({location: {field: [msg]}}) as a flat list."""
     errors: list[dict[str, str]] = []
@@ -106,6 +117,15 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError) -> Response:
+        if _out_of_space(error):
+            log.error("database out of space: %s", str(error.orig).splitlines()[0])
+            return problem(
+                507,
+                "Insufficient Storage",
+                "the database is out of space; retry once space is freed (appends are all or "
+                "nothing, and a retried write is not doubled)",
+                kind="database-full",
+            )
         # Connection refused, server restarting, connection cut: worth a retry. The SQL and the
         # driver message stay in the log.
         log.warning(

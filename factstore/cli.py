@@ -4,6 +4,7 @@ print. Errors become one line on stderr and a non-zero exit, never a traceback."
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import sys
@@ -346,6 +347,76 @@ def digest(context: Context) -> None:
     click.echo(format_digest(head_hash, position))
 
 
+@main.command("export")
+@click.argument("target", default="-", type=click.Path(dir_okay=False, allow_dash=True))
+@pass_context
+@one_line_errors
+def export_command(context: Context, target: str) -> None:
+    """Write the whole log, hashes included, as JSON Lines to TARGET (default: stdout;
+    a name ending in .gz is gzipped). A file appears only once it is complete."""
+    from factstore.store.export import export_lines
+
+    store = context.store()
+    if target == "-":
+        for line in export_lines(store):
+            sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+        return
+    path = Path(target)
+    partial = path.with_name(f".{path.name}.partial")
+    last = ""
+    try:
+        with _open_text(partial, "w", gzipped=path.suffix == ".gz") as handle:
+            for last in export_lines(store):
+                handle.write(last + "\n")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    closing = json.loads(last)
+    click.echo(f"exported {closing['events']} events to {path}; head {closing['digest']}")
+
+
+@main.command("import")
+@click.argument("source", type=click.Path(dir_okay=False, allow_dash=True))
+@pass_context
+@one_line_errors
+def import_command(context: Context, source: str) -> None:
+    """Load an export (JSON Lines; .gz read as gzip; - reads stdin) into this empty store,
+    exactly as it was recorded, then rebuild the projections. Every hash is checked before
+    anything is committed: a broken or truncated export writes nothing."""
+    from factstore.projections import default_runner
+    from factstore.store.export import ExportFormatError, read_export
+    from factstore.store.verification import format_digest
+
+    store = context.store()
+    started = time.monotonic()
+    try:
+        if source == "-":
+            count = store.import_log(read_export(sys.stdin))
+        else:
+            path = Path(source)
+            with _open_text(path, "r", gzipped=path.suffix == ".gz") as handle:
+                count = store.import_log(read_export(handle))
+    except ExportFormatError as error:
+        raise CliError(f"{source}: {error}") from error
+    runner = default_runner(store, context.settings.policy)
+    for name in runner.projections:
+        runner.rebuild(name)
+    position, head_hash = store.head()
+    click.echo(
+        f"imported {count} events; head {format_digest(head_hash, position)}; projections "
+        f"rebuilt ({time.monotonic() - started:.2f}s)"
+    )
+
+
+def _open_text(path: Path, mode: str, *, gzipped: bool) -> Any:
+    import gzip
+
+    if gzipped:
+        return gzip.open(path, mode + "t", encoding="utf-8", newline="\n")
+    return path.open(mode, encoding="utf-8", newline="\n")
+
+
 # --- projections ------------------------------------------------------------------------------
 
 
@@ -354,10 +425,22 @@ def digest(context: Context) -> None:
 @click.option("--rebuild", "rebuild_name", metavar="NAME", help="Drop and rebuild one projection.")
 @click.option("--status", "show_status", is_flag=True, help="Print each projection's lag.")
 @click.option("--poll", default=0.5, show_default=True, help="Seconds between polls (--follow).")
+@click.option(
+    "--batch-size",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Events per transaction when catching up or following.",
+)
 @pass_context
 @one_line_errors
 def project(
-    context: Context, follow: bool, rebuild_name: str | None, show_status: bool, poll: float
+    context: Context,
+    follow: bool,
+    rebuild_name: str | None,
+    show_status: bool,
+    poll: float,
+    batch_size: int,
 ) -> None:
     """Bring projections up to date with the log (once, or --follow), or --rebuild one."""
     import signal
@@ -384,10 +467,20 @@ def project(
         click.echo("following the log (Ctrl-C to stop)", err=True)
         # One line per applied batch: which positions this follower applied to which projection.
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-        runner.follow(stop, poll)
+        runner.follow(stop, poll, batch_size)
+        # Stopping is clean even when the database is away at that moment: the closing
+        # report is not worth an error exit (a supervisor would restart the follower).
+        try:
+            lags = runner.lags()
+        except SQLAlchemyError as error:
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            click.echo(f"stopped; lag unknown (database error: {reason})", err=True)
+            return
     elif not show_status:
-        click.echo(f"applied {runner.catch_up()} events")
-    for lag in runner.lags():
+        click.echo(f"applied {runner.catch_up(batch_size=batch_size)} events")
+    if not follow:
+        lags = runner.lags()
+    for lag in lags:
         click.echo(f"{lag.name}: checkpoint {lag.checkpoint}, head {lag.head}, lag {lag.lag}")
 
 
@@ -467,8 +560,6 @@ def history(context: Context, topic: str, known_at: str | None, as_json: bool) -
 
 
 def _json(document: object) -> str:
-    import json
-
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 

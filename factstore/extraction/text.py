@@ -156,7 +156,37 @@ def _ends_sentence(tokens: list[Token], index: int, text: str) -> bool:
     return True
 
 
+# Longer "sentences" are cut into pieces of this many tokens. A real sentence is far shorter
+# (a 100-word sentence is ~130 tokens); text without sentence ends (lists, tables, garbage, a
+# whole article on one line with no full stop) would otherwise make the per-figure work, which
+# looks across its sentence, quadratic in the length of the text.
+MAX_SENTENCE_TOKENS = 400
+
+
 def split_sentences(
+    text: str, tokens: list[Token], paragraphs: list[tuple[int, int]]
+) -> list[Sentence]:
+    sentences = [
+        piece
+        for sentence in _split_sentences(text, tokens, paragraphs)
+        for piece in _capped(sentence, tokens)
+    ]
+    return sentences
+
+
+def _capped(sentence: Sentence, tokens: list[Token]) -> list[Sentence]:
+    if sentence.last_token - sentence.first_token <= MAX_SENTENCE_TOKENS:
+        return [sentence]
+    pieces = []
+    for first in range(sentence.first_token, sentence.last_token, MAX_SENTENCE_TOKENS):
+        last = min(first + MAX_SENTENCE_TOKENS, sentence.last_token)
+        pieces.append(
+            Sentence(tokens[first].start, tokens[last - 1].end, sentence.paragraph, first, last)
+        )
+    return pieces
+
+
+def _split_sentences(
     text: str, tokens: list[Token], paragraphs: list[tuple[int, int]]
 ) -> list[Sentence]:
     sentences: list[Sentence] = []

@@ -150,10 +150,18 @@ class _LogReader:
         last_at: Any = None
         moment = _EPOCH
         merged = heapq.merge(*(self._rows(typ) for typ in self.types), key=_position)
+        pending: list[Any] = []
         while True:
-            rows = list(itertools.islice(merged, self.batch_size))
+            rows = pending + list(itertools.islice(merged, self.batch_size - len(pending)))
             if not rows:
                 return
+            # A batch ends only where an append ended (see ProjectionRunner.step).
+            pending = []
+            for row in merged:
+                if row[8] != rows[-1][8]:
+                    pending = [row]
+                    break
+                rows.append(row)
             events = LogBatch()
             append = events.append
             events.data_json = [row[6] for row in rows]
@@ -263,7 +271,7 @@ class ProjectionRunner:
         try:
             self._lock(conn, name)
             checkpoint = self.read_checkpoint(conn, name)
-            events = self.store.read_all(checkpoint, batch_size)
+            events = self._whole_appends(self.store.read_all(checkpoint, batch_size), batch_size)
             if events:
                 projection.apply(conn, events)
                 self.write_checkpoint(conn, name, events[-1].position)
@@ -277,6 +285,25 @@ class ProjectionRunner:
             raise
         finally:
             conn.close()
+
+    def _whole_appends(self, events: list[RecordedEvent], batch_size: int) -> list[RecordedEvent]:
+        """The batch, extended so that it does not end inside an append. The events of one
+        append (one transaction: they share one timestamp) are one change to a projection:
+        the figures history merges a revision's retraction and new claim into one row, which it
+        can only do when both are in the same batch. Without this, the history would depend on
+        where batches happened to end, and an incremental run would differ from a rebuild."""
+        while len(events) >= batch_size:
+            last = events[-1]
+            more = self.store.read_all(last.position, batch_size)
+            same = []
+            for event in more:
+                if event.recorded_at != last.recorded_at:
+                    break
+                same.append(event)
+            events += same
+            if len(same) < len(more) or len(more) < batch_size:
+                break
+        return events
 
     def catch_up(self, names: Sequence[str] | None = None, batch_size: int = 2000) -> int:
         """Apply everything up to the head; the number of events applied."""
@@ -321,11 +348,13 @@ class ProjectionRunner:
         with self.store.engine.connect() as conn:
             return [Lag(name, self.read_checkpoint(conn, name), head) for name in self.projections]
 
-    def follow(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
+    def follow(
+        self, stop: threading.Event, poll_interval: float = 0.5, batch_size: int = 2000
+    ) -> None:
         """Tail the log until `stop` is set."""
         while not stop.is_set():
             try:
-                applied = self.catch_up()
+                applied = self.catch_up(batch_size=batch_size)
             except Exception:  # a database restart must not end the follower
                 log.exception("projection batch failed; retrying")
                 applied = 0

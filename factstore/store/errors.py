@@ -34,3 +34,8 @@ class InvalidEvent(StoreError):
 
 class UnsupportedDatabase(StoreError):
     """The database URL names a backend factstore does not support."""
+
+
+class ImportRefused(StoreError):
+    """An import that cannot go in as given (the target is not empty, or the imported log does
+    not verify): nothing was written."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +27,7 @@ from factstore.domain.events import ExpectedVersion, NewEvent, RecordedEvent, St
 from factstore.store.database import backend_name
 from factstore.store.errors import (
     EventIdReused,
+    ImportRefused,
     InvalidEvent,
     StoreError,
     WrongExpectedVersion,
@@ -40,6 +41,7 @@ from factstore.store.hashing import (
     log_hash,
 )
 from factstore.store.models import events_table as ev
+from factstore.store.verification import LogChain
 
 # Any constant works; it only has to be the same for every writer of one database.
 APPEND_LOCK_KEY = 0x46_61_63_74  # "Fact"
@@ -174,6 +176,65 @@ class EventStore:
                 driver.execute("COMMIT", prepare=False)
             self._remember_heads(rows, heads, position, prev_log)
         return results
+
+    def import_log(self, events: Iterable[RecordedEvent], batch_size: int = 1000) -> int:
+        """Write an exported log into this empty store exactly as it was recorded: the given
+        positions, versions, event ids, timestamps and hashes (what `append` would compute
+        instead). Every event must verify against the chains of the events before it, so only
+        an intact log goes in. One transaction under the append lock: all or nothing, and no
+        append can interleave. `events` is consumed as it is written (memory stays flat); an
+        exception it raises rolls the whole import back. Returns the number of events written.
+        """
+        chain = LogChain()
+        with self._write_transaction() as transaction:
+            driver = transaction.driver
+            with transaction.errors():
+                if self.backend == "postgresql":
+                    driver.execute("BEGIN", prepare=False)
+                    driver.execute(self._sql.lock, (APPEND_LOCK_KEY,))
+                if driver.execute(self._sql.log_head).fetchone() is not None:
+                    raise ImportRefused("the target store is not empty: import needs an empty one")
+                rows: list[tuple[Any, ...]] = []
+                for event in events:
+                    broken = chain.add(event)
+                    if broken is not None:
+                        raise ImportRefused(f"the imported log does not verify: {broken}")
+                    rows.append(self._import_row(event))
+                    if len(rows) >= batch_size:
+                        self._insert_rows(driver, rows)
+                        rows = []
+                if rows:
+                    self._insert_rows(driver, rows)
+                if self.backend == "postgresql":
+                    driver.execute("COMMIT", prepare=False)
+        self._log_head_seen = None
+        self._stream_heads_seen.clear()
+        return chain.position
+
+    def _import_row(self, event: RecordedEvent) -> tuple[Any, ...]:
+        """An imported event as a row in the driver's terms (as _chain makes them)."""
+        sqlite = self.backend == "sqlite"
+        recorded_at = event.recorded_at.astimezone(UTC)
+        return (
+            event.position,
+            event.event_id.hex if sqlite else event.event_id,
+            event.stream_id,
+            event.version,
+            event.type,
+            event.schema_version,
+            canonical_json(event.data),
+            canonical_json(event.metadata),
+            recorded_at.strftime(_SQLITE_DATETIME_FORMAT) if sqlite else recorded_at,
+            event.prev_hash,
+            event.hash,
+            event.log_hash,
+        )
+
+    def _insert_rows(self, driver: Any, rows: list[tuple[Any, ...]]) -> None:
+        if self.backend == "sqlite":
+            driver.executemany(self._sql.insert, rows)
+        else:
+            driver.execute(self._sql.insert_unnest, [list(c) for c in zip(*rows, strict=True)])
 
     def _guess_heads(
         self, requests: list[_EncodedRequest]
@@ -635,7 +696,7 @@ def _driver_errors(engine: Engine, raw: PoolProxiedConnection) -> Iterator[None]
     try:
         yield
     except dbapi_error as error:
-        disconnected = dialect.is_disconnect(error, raw.dbapi_connection, None)
+        disconnected = _lost_connection(dialect, raw, error)
         if disconnected:
             raw.invalidate(error)
         raise DBAPIError.instance(
@@ -646,6 +707,30 @@ def _driver_errors(engine: Engine, raw: PoolProxiedConnection) -> Iterator[None]
             connection_invalidated=disconnected,
             dialect=dialect,
         ) from error
+
+
+# SQLSTATE classes of a lost connection: 08 connection exception, 57P01-03 server shutdown.
+_CONNECTION_LOST_STATES = ("08", "57P")
+
+
+def _lost_connection(dialect: Any, raw: PoolProxiedConnection, error: BaseException) -> bool:
+    """Whether the error means the connection is gone (it must not go back to the pool). A cut
+    inside a psycopg pipeline surfaces as "cannot exit pipeline mode while busy", which the
+    dialect does not recognise; the server's shutdown error is its context."""
+    driver = raw.driver_connection
+    if getattr(driver, "broken", False) or getattr(driver, "closed", False):
+        return True
+    seen: BaseException | None = error
+    while seen is not None:
+        sqlstate = getattr(seen, "sqlstate", None) or ""
+        if sqlstate.startswith(_CONNECTION_LOST_STATES):
+            return True
+        if isinstance(seen, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
+            seen, raw.dbapi_connection, None
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class _WriteTransaction:
@@ -683,6 +768,9 @@ class _WriteTransaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         assert self._raw is not None
+        if self._raw.dbapi_connection is None:  # invalidated (the server went away): no rollback
+            self._raw.close()
+            return
         try:
             with self.errors():
                 if exc_type is not None:

@@ -5,11 +5,14 @@ link that does not hold. Reads the log in position order in batches, keeping one
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from factstore.domain.events import RecordedEvent
-from factstore.store.event_store import EventStore
 from factstore.store.hashing import GENESIS_HASH, canonical_json, event_hash, log_hash
+
+if TYPE_CHECKING:  # the store imports this module (its import path checks chains too)
+    from factstore.store.event_store import EventStore
 
 DIGEST_PREFIX = "sha256:"
 
@@ -63,20 +66,34 @@ def parse_digest(digest: str) -> tuple[str, int]:
     return hex_part, int(position_part)
 
 
+@dataclass(slots=True)
+class LogChain:
+    """Both hash chains checked one event at a time, in position order from position 1: what
+    `verify_log` walks over a stored log and what an import checks before it writes."""
+
+    heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    prev_log: str = GENESIS_HASH
+    position: int = 0
+
+    def add(self, event: RecordedEvent) -> BrokenLink | None:
+        """The first rule the next event breaks (the chain stays where it was), else None."""
+        broken = _check_event(event, self.heads, self.prev_log, self.position + 1)
+        if broken is None:
+            self.heads[event.stream_id] = (event.version, event.hash)
+            self.prev_log = event.log_hash
+            self.position += 1
+        return broken
+
+
 def verify_log(store: EventStore, batch_size: int = 5000) -> VerifyReport:
-    heads: dict[str, tuple[int, str]] = {}
-    prev_log = GENESIS_HASH
-    expected_position = 0
-    checked = 0
+    chain = LogChain()
     for event in store.iter_all(0, batch_size):
-        expected_position += 1
-        broken = _check_event(event, heads, prev_log, expected_position)
+        broken = chain.add(event)
         if broken is not None:
-            return VerifyReport(checked, len(heads), event.position, prev_log, broken)
-        heads[event.stream_id] = (event.version, event.hash)
-        prev_log = event.log_hash
-        checked += 1
-    return VerifyReport(checked, len(heads), expected_position, prev_log, None)
+            return VerifyReport(
+                chain.position, len(chain.heads), event.position, chain.prev_log, broken
+            )
+    return VerifyReport(chain.position, len(chain.heads), chain.position, chain.prev_log, None)
 
 
 def _check_event(
