@@ -394,7 +394,7 @@ def token(actor: str, add_to: Path | None) -> None:
     "--access-log/--no-access-log",
     default=False,
     show_default=True,
-    help="Log every request on stderr (costs CPU on every request).",
+    help="Log every request on standard output (costs CPU on every request).",
 )
 @pass_context
 @one_line_errors

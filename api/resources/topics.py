@@ -109,8 +109,10 @@ class Topic(MethodView):
                 body = body_cache().get(etag)
                 if body is not None:
                     return body_response(body, etag)
-            as_of = queries.resolve_as_of(conn, args.get("known_at"), _valid_at(args))
-            document = queries.figure_for(conn, meta, as_of, services.settings.policy)
+                document = queries.current_figure(conn, meta, services.settings.policy)
+            else:
+                as_of = queries.resolve_as_of(conn, args.get("known_at"), _valid_at(args))
+                document = queries.figure_for(conn, meta, as_of, services.settings.policy)
         if document is None:
             abort(404, message=f"topic {topic!r} has no claims at that point in time")
         body = encode_document(document)
