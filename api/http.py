@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json as stdjson
+import os
+import threading
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Response, json, request
+from flask import Response, current_app, json, request
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -38,6 +42,71 @@ def json_response(
     headers. Views return it directly: flask-smorest passes a Response through untouched."""
     response = Response(json.dumps(schema.dump(document)), mimetype="application/json")
     return with_cache(response, etag, cache_control)
+
+
+# The bytes Flask's JSON provider writes (sorted keys, ASCII), from one encoder built once.
+_ENCODER = stdjson.JSONEncoder(ensure_ascii=True, sort_keys=True)
+
+
+def encode_document(document: Any) -> bytes:
+    """A document already shaped as its response schema dumps it (plain dicts, lists, str,
+    int, float, bool, None), as JSON bytes: what `json_response` sends, without marshmallow.
+    Only for documents the code builds itself; tests/integration/api/test_read_path.py proves
+    they equal their schema's dump."""
+    return _ENCODER.encode(document).encode("ascii")
+
+
+def body_response(body: bytes, etag: str, cache_control: str = REVALIDATE) -> Response:
+    """A JSON body already encoded (`encode_document`), with caching headers."""
+    return with_cache(Response(body, mimetype="application/json"), etag, cache_control)
+
+
+class BodyCache:
+    """Encoded response bodies by ETag, least recently used out first, bounded in bytes.
+    Always current: an ETag derives from the log positions that shaped the body, so a changed
+    resource has a new key and its old body simply ages out. One per app (a process may serve
+    several stores, e.g. in tests); shared by the worker's threads."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._bodies: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            body = self._bodies.get(key)
+            if body is not None:
+                self._bodies.move_to_end(key)
+            return body
+
+    def put(self, key: str, body: bytes) -> None:
+        if len(body) > self.max_bytes // 8:  # also: a cache of 0 bytes keeps nothing
+            return  # one huge body must not flush everything else
+        with self._lock:
+            old = self._bodies.pop(key, None)
+            self._size += len(body) - (len(old) if old is not None else 0)
+            self._bodies[key] = body
+            while self._size > self.max_bytes:
+                _, dropped = self._bodies.popitem(last=False)
+                self._size -= len(dropped)
+
+    def __len__(self) -> int:
+        return len(self._bodies)
+
+
+# Per worker process; bodies of current topic figures and histories are a few KB each.
+# FACTSTORE_API_BODY_CACHE_MB=0 turns the cache off (e.g. to measure the uncached path).
+BODY_CACHE_MB = 64
+
+
+def body_cache() -> BodyCache:
+    """The app's cache of encoded bodies (made on first use)."""
+    cache: BodyCache | None = current_app.extensions.get("factstore.bodies")
+    if cache is None:
+        megabytes = int(os.environ.get("FACTSTORE_API_BODY_CACHE_MB", BODY_CACHE_MB))
+        cache = current_app.extensions.setdefault("factstore.bodies", BodyCache(megabytes << 20))
+    return cache
 
 
 def next_link(**params: object) -> str:

@@ -10,9 +10,10 @@
    retractions, withdrawals) up to --events, then every projection is rebuilt
    (`ProjectionRunner.rebuild`). With --db-url an existing store is reused (projections caught
    up). Removed at the end unless --keep or --db-url.
-2. **Server.** `factstore serve --host 127.0.0.1 --port <free> --workers N` (gunicorn, gthread,
-   8 threads per worker), its output in a log file; one write token configured through
-   FACTSTORE_API_TOKENS (only its SHA-256).
+2. **Server.** `factstore serve --host 127.0.0.1 --port <free> --workers N --threads T`
+   (gunicorn, gthread, no access log), its output in a log file; one write token configured
+   through FACTSTORE_API_TOKENS (only its SHA-256). FACTSTORE_API_BODY_CACHE_MB, when set, is
+   passed on (0: measure without the per-worker cache of encoded figures).
 3. **Load** from separate processes on the same machine (they share its cores with the server):
    `wrk` (keep-alive connections; a Lua script picks a random topic / position per request) for
    the reads, and a paced Python writer (http.client, keep-alive) for the writes. Phases:
@@ -153,6 +154,8 @@ def catch_up(url: str | URL) -> None:
         engine.dispose()
 
 
+PHASES = ("topic", "topic-light", "history", "events", "topic+w", "post")
+
 # Diagnostic phase: topic reads over the topics with at most this many claims (all but a few).
 LIGHT_TOPIC_CLAIMS = 1000
 
@@ -191,7 +194,7 @@ def free_port() -> int:
 class Server:
     """`factstore serve` on a free loopback port; its output goes to a log file."""
 
-    def __init__(self, url: str, workers: int, log_path: Path) -> None:
+    def __init__(self, url: str, workers: int, threads: int, log_path: Path) -> None:
         self.port = free_port()
         self.token = new_token()
         self.log_path = log_path
@@ -203,6 +206,7 @@ class Server:
         self.log = log_path.open("wb")
         command = [str(Path(sys.executable).with_name("factstore")), "--database-url", url]
         command += ["serve", "--host", HOST, "--port", str(self.port), "--workers", str(workers)]
+        command += ["--threads", str(threads)]
         self.process = subprocess.Popen(
             command, env=env, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
@@ -509,62 +513,67 @@ def run_phases(
     postable = [a for a in articles if a.text.strip()]
     rng.shuffle(postable)
     tag = f"{backend}-{int(time.time())}"
-    server = Server(url, args.workers, work / f"server-{backend}.log")
+    server = Server(url, args.workers, args.threads, work / f"server-{backend}.log")
     results: list[PhaseResult] = []
     try:
         status("warm-up: 5 s of topic reads")
         run_wrk(server.port, topic_paths, 5, args.connections, args.wrk_threads, work)
-        results.append(
-            read_phase("topic", "GET /v1/topics/{topic}", server, topic_paths, args, work)
-        )
-        light = f"GET /v1/topics/{{topic}}, topics ≤ {LIGHT_TOPIC_CLAIMS:,} claims"
-        results.append(read_phase("topic-light", light, server, light_paths, args, work))
-        results.append(
-            read_phase(
-                "history", "GET /v1/topics/{topic}/history", server, history_paths, args, work
+        reads = [
+            ("topic", "GET /v1/topics/{topic}", topic_paths),
+            (
+                "topic-light",
+                f"GET /v1/topics/{{topic}}, topics ≤ {LIGHT_TOPIC_CLAIMS:,} claims",
+                light_paths,
+            ),
+            ("history", "GET /v1/topics/{topic}/history", history_paths),
+            ("events", "GET /v1/events?after=P", event_paths),
+        ]
+        for name, label, paths in reads:
+            if name in args.phases:
+                results.append(read_phase(name, label, server, paths, args, work))
+        if "topic+w" in args.phases:
+            status(f"topic+w: topic reads while writing {args.write_rate:g} articles/s")
+            writer = Writer(server.port, server.token, postable, f"{tag}-mixed")
+            walls: list[float] = []
+            meter = Meter(server)
+            thread = threading.Thread(
+                target=lambda: walls.append(
+                    writer.run(args.writers, args.seconds, args.write_rate)
+                ),
+                daemon=True,
             )
-        )
-        results.append(
-            read_phase("events", "GET /v1/events?after=P", server, event_paths, args, work)
-        )
-
-        status(f"topic+w: topic reads while writing {args.write_rate:g} articles/s")
-        writer = Writer(server.port, server.token, postable, f"{tag}-mixed")
-        walls: list[float] = []
-        meter = Meter(server)
-        thread = threading.Thread(
-            target=lambda: walls.append(writer.run(args.writers, args.seconds, args.write_rate)),
-            daemon=True,
-        )
-        thread.start()
-        summary, wrk_cpu = run_wrk(
-            server.port, topic_paths, args.seconds, args.connections, args.wrk_threads, work
-        )
-        thread.join()
-        load = meter.describe(wrk_cpu)
-        seconds = summary["duration_us"] / 1e6
-        results.append(
-            PhaseResult(
-                "topic+w",
-                f"GET /v1/topics/{{topic}} + {args.write_rate:g} POST/s",
-                summary["requests"],
-                seconds,
-                summary["p50_us"] / 1000,
-                summary["p99_us"] / 1000,
-                summary["max_us"] / 1000,
-                summary["non2xx"] + summary["socket_errors"],
-                load,
+            thread.start()
+            summary, wrk_cpu = run_wrk(
+                server.port, topic_paths, args.seconds, args.connections, args.wrk_threads, work
             )
-        )
-        results.append(
-            write_result("topic+w", "  the writer: POST /v1/articles", writer, walls[0], "")
-        )
+            thread.join()
+            load = meter.describe(wrk_cpu)
+            seconds = summary["duration_us"] / 1e6
+            results.append(
+                PhaseResult(
+                    "topic+w",
+                    f"GET /v1/topics/{{topic}} + {args.write_rate:g} POST/s",
+                    summary["requests"],
+                    seconds,
+                    summary["p50_us"] / 1000,
+                    summary["p99_us"] / 1000,
+                    summary["max_us"] / 1000,
+                    summary["non2xx"] + summary["socket_errors"],
+                    load,
+                )
+            )
+            results.append(
+                write_result("topic+w", "  the writer: POST /v1/articles", writer, walls[0], "")
+            )
 
-        status(f"post: POST /v1/articles from {args.writers} clients")
-        writer = Writer(server.port, server.token, postable, f"{tag}-post")
-        meter = Meter(server)
-        wall = writer.run(args.writers, args.seconds, None)
-        results.append(write_result("post", "POST /v1/articles", writer, wall, meter.describe(0.0)))
+        if "post" in args.phases:
+            status(f"post: POST /v1/articles from {args.writers} clients")
+            writer = Writer(server.port, server.token, postable, f"{tag}-post")
+            meter = Meter(server)
+            wall = writer.run(args.writers, args.seconds, None)
+            results.append(
+                write_result("post", "POST /v1/articles", writer, wall, meter.describe(0.0))
+            )
         status(f"{backend}: done")
         sys.stderr.write("\n")
     finally:
@@ -601,7 +610,9 @@ def report(
 ) -> str:
     out = [machine_info(args)]
     out.append(
-        f"server: factstore serve --workers {args.workers} (gunicorn gthread, 8 threads each); "
+        f"server: factstore serve --workers {args.workers} --threads {args.threads} "
+        f"(gunicorn gthread, no access log; body cache "
+        f"{os.environ.get('FACTSTORE_API_BODY_CACHE_MB', 'default')} MB); "
         f"reads: wrk -t {args.wrk_threads} -c {args.connections} -d {args.seconds:.0f}s "
         f"(keep-alive); writes: {args.writers} keep-alive http.client threads"
     )
@@ -644,12 +655,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep built databases")
     parser.add_argument("--build-only", action="store_true", help="build, print URLs, stop")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=20.0, help="per phase")
     parser.add_argument("--write-rate", type=float, default=20.0, help="articles/s in topic+w")
     parser.add_argument("--writers", type=int, default=4, help="POST clients")
     parser.add_argument("--seed", type=int, default=2016)
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        type=lambda text: text.split(","),
+        help="comma-separated, of: " + ", ".join(PHASES),
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None and not args.build_only:
         parser.error("wrk is needed (Debian: apt-get install wrk)")

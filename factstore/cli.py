@@ -597,10 +597,25 @@ def token(actor: str, add_to: Path | None) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="Processes (one per core).")
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker: each open event stream holds one (at most 4 per worker).",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Log every request on standard output (costs CPU on every request).",
+)
 @pass_context
 @one_line_errors
-def serve(context: Context, host: str, port: int, workers: int) -> None:
+def serve(
+    context: Context, host: str, port: int, workers: int, threads: int, access_log: bool
+) -> None:
     """Serve the HTTP API with gunicorn (the web layer lives in the `api` package)."""
     context.store()  # fail here, in one line, if the schema is missing
     os.environ["FACTSTORE_DATABASE_URL"] = context.database_url
@@ -612,22 +627,25 @@ def serve(context: Context, host: str, port: int, workers: int) -> None:
         f"{host}:{port}",
         "--workers",
         str(workers),
-        # Threads let a worker hold Server-Sent Events streams while serving other requests.
+        # Threads let a worker hold Server-Sent Events streams while serving other requests;
+        # with the GIL, more of them add queueing, not CPU.
         "--worker-class",
         "gthread",
         "--threads",
-        "8",
+        str(threads),
         # The app answers over-long URLs itself (414 as problem+json, api.app).
         "--limit-request-line",
         "0",
         # Open event streams must not hold a shutdown or restart for long.
         "--graceful-timeout",
         "5",
-        "--access-logfile",
-        "-",
+        *(["--access-logfile", "-"] if access_log else []),
         "api.wsgi:app",
     ]
-    click.echo(f"serving http://{host}:{port}/v1/health with {workers} workers", err=True)
+    click.echo(
+        f"serving http://{host}:{port}/v1/health with {workers} workers × {threads} threads",
+        err=True,
+    )
     os.execv(sys.executable, argv)
 
 

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import Connection
 
 from api import schemas
 from api.context import reader
-from api.http import etag_for, json_response, not_modified
+from api.http import (
+    body_cache,
+    body_response,
+    encode_document,
+    etag_for,
+    json_response,
+    not_modified,
+)
 from api.spec import errors
 from factstore.projections import queries
 
@@ -19,9 +27,12 @@ blp = Blueprint("topics", __name__, url_prefix="/v1/topics", description="Figure
 # One instance each: a schema's fields (and nested schemas) are then built once per process, not
 # deep-copied per request. Dumping does not mutate a schema, so threads may share them.
 _TOPIC_PAGE = schemas.TopicPageSchema()
-_TOPIC = schemas.TopicSchema()
-_HISTORY = schemas.HistorySchema()
+# Figures and histories are encoded directly (encode_document); their schemas document them.
 _CLAIM_PAGE = schemas.ClaimPageSchema()
+# Query arguments are parsed by instances too: webargs builds a new schema per request when
+# given a class.
+_AS_OF_ARGS = schemas.AsOfArgsSchema()
+_HISTORY_ARGS = schemas.HistoryArgsSchema()
 
 
 def _not_found(message: str) -> NoReturn:
@@ -75,7 +86,7 @@ class Topics(MethodView):
 
 @blp.route("/<string:topic>")
 class Topic(MethodView):
-    @blp.arguments(schemas.AsOfArgsSchema, location="query")
+    @blp.arguments(_AS_OF_ARGS, location="query")
     @blp.response(200, schemas.TopicSchema)
     @errors(blp, 304, 404)
     def get(self, args: dict[str, Any], topic: str) -> Any:
@@ -92,16 +103,27 @@ class Topic(MethodView):
             cached = not_modified(etag)
             if cached is not None:
                 return cached
-            as_of = queries.resolve_as_of(conn, args.get("known_at"), _valid_at(args))
-            document = queries.figure_for(conn, meta, as_of, services.settings.policy)
+            current = not request.args
+            if current:
+                # The current figure is the same bytes until the topic's version moves.
+                body = body_cache().get(etag)
+                if body is not None:
+                    return body_response(body, etag)
+                document = queries.current_figure(conn, meta, services.settings.policy)
+            else:
+                as_of = queries.resolve_as_of(conn, args.get("known_at"), _valid_at(args))
+                document = queries.figure_for(conn, meta, as_of, services.settings.policy)
         if document is None:
             abort(404, message=f"topic {topic!r} has no claims at that point in time")
-        return json_response(_TOPIC, document, etag)
+        body = encode_document(document)
+        if current:
+            body_cache().put(etag, body)
+        return body_response(body, etag)
 
 
 @blp.route("/<string:topic>/history")
 class TopicHistory(MethodView):
-    @blp.arguments(schemas.HistoryArgsSchema, location="query")
+    @blp.arguments(_HISTORY_ARGS, location="query")
     @blp.response(200, schemas.HistorySchema)
     @errors(blp, 304, 404)
     def get(self, args: dict[str, Any], topic: str) -> Any:
@@ -113,10 +135,18 @@ class TopicHistory(MethodView):
             cached = not_modified(etag)
             if cached is not None:
                 return cached
+            current = not request.args
+            if current:
+                body = body_cache().get(etag)
+                if body is not None:
+                    return body_response(body, etag)
             as_of = queries.resolve_as_of(conn, args.get("known_at"), None)
             rows = queries.history_for(conn, topic, as_of)
         document = {"topic": topic, "known_at_position": as_of.position, "items": rows}
-        return json_response(_HISTORY, document, etag)
+        body = encode_document(document)
+        if current:
+            body_cache().put(etag, body)
+        return body_response(body, etag)
 
 
 @blp.route("/<string:topic>/claims")

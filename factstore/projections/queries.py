@@ -640,3 +640,66 @@ def _aware(moment: datetime) -> datetime:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# --- the current figure of one topic: the API's read path -----------------------------------
+# `figure_for` as of now, reading less: the policy needs a few columns of every claim, the
+# document the full provenance of only the claims it shows (the best and the latest competing).
+# A topic with thousands of claims then no longer converts thousands of wide rows per read.
+
+FULL_ROWS_UP_TO = 50  # topics this small: one query for everything is cheaper than two
+
+_DECISION_COLUMNS = select(
+    *(
+        claims_table.c[name]
+        for name in (
+            "claim_id",
+            "topic",
+            "kind",
+            "value",
+            "lower",
+            "upper",
+            "qualifier",
+            "unit",
+            "as_of",
+            "published_at",
+            "attributed_to",
+            "outlet",
+            "article_id",
+            "status",
+        )
+    ),
+    claims_table.c.asserted_position.label("position"),
+)
+_TOPIC_DECISIONS = _DECISION_COLUMNS.where(claims_table.c.topic == bindparam("topic")).order_by(
+    claims_table.c.asserted_position
+)
+_CLAIM_ROWS = select(claims_table).where(
+    claims_table.c.claim_id.in_(bindparam("claim_ids", expanding=True))
+)
+
+
+def current_figure(
+    conn: Connection,
+    meta: RowLike,
+    policy: PolicyConfig | None = None,
+    *,
+    full_rows_up_to: int = FULL_ROWS_UP_TO,
+) -> dict[str, Any] | None:
+    """`figure_for(conn, meta, AsOf(), policy)`: the same document, for a topic row already
+    read (`topic_row`); None if the topic has no claims."""
+    if int(meta["claims"]) <= full_rows_up_to:
+        return figure_for(conn, meta, AsOf(), policy)
+    views = [
+        ClaimView(**row)
+        for row in conn.execute(_TOPIC_DECISIONS, {"topic": meta["topic"]}).mappings()
+    ]
+    if not views:
+        return None
+    decision = decide(views, policy or PolicyConfig(), None)
+    shown = [*([decision.best] if decision.best else []), *decision.competing[-COMPETING_SHOWN:]]
+    rows: dict[str, RowLike] = {}
+    if shown:
+        found = conn.execute(_CLAIM_ROWS, {"claim_ids": [view.claim_id for view in shown]})
+        rows = {row["claim_id"]: row for row in found.mappings()}
+    return figure_document(meta, decision, rows, AsOf(), len(views))
