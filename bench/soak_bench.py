@@ -6,9 +6,11 @@ or fail, and no process may grow.
 
 - **Store.** A fresh `factstore_soak_*` database on --postgres-url (dropped at the end), or the
   empty database at --database-url (SQLite or PostgreSQL), migrated, the seed articles ingested.
-- **Processes.** `factstore serve` (gunicorn, --workers, loopback, a write token) and
+- **Processes.** `factstore serve` (gunicorn, --workers, loopback, a write token),
   `factstore project --follow` (the projection follower, tailing the log beside the server's
-  inline updates).
+  inline updates) and `factstore scheduler`, re-reading a directory source every
+  --scheduler-interval seconds while the bench edits a figure in one of its files now and then
+  (so its runs append revisions while the API takes writes).
 - **Traffic**, paced (open-loop schedule; a request that falls behind is sent late, not dropped):
   --write-rate POST /v1/articles per second, a third of them revisions of an article posted
   earlier (a changed figure: ArticleRevised, a retraction, a new claim), the rest new articles
@@ -16,10 +18,11 @@ or fail, and no process may grow.
   spread over the topic list, a topic, its history, the event log and an article.
 - **Checks** at the end: no 5xx and no socket error; every event accounted for — the log grew
   by exactly the sum of `events_appended` the server reported (so nothing was lost or doubled)
-  and each article's stream version is the sum of its own appends; no event id twice;
+  plus what the scheduler's runs say they appended (and the run streams themselves), and each
+  article's stream version is the sum of its own appends; no event id twice; every run finished;
   `verify` passes; the follower reached lag 0; the projections equal a fresh rebuild.
-  RSS of each process (server master and workers, follower) at the start (after a warm-up) and
-  at the end, with a sample every --sample-seconds. Exit 1 if a check fails.
+  RSS of each process (server master and workers, follower, scheduler) at the start (after a
+  warm-up) and at the end, with a sample every --sample-seconds. Exit 1 if a check fails.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api_load_bench import HOST, Server
 from scratch import create_database, drop_databases
 
+from factstore.domain.runs import run_stream_id
+from factstore.ingest.registry import recent_runs
 from factstore.ingest.service import ingest
 from factstore.ingest.sources import read_paths
 from factstore.projections import default_runner
@@ -83,6 +88,39 @@ def texts(limit: int) -> list[dict[str, Any]]:
     else:
         found = [{"text": a.text, "outlet": a.outlet} for a in read_paths([SEEDS])]
     return found
+
+
+class SchedulerSource:
+    """A folder of articles the scheduler re-reads, and a sources file naming it; every few
+    intervals one article gets a new figure, so the next run appends a revision."""
+
+    ID = "soak"
+
+    def __init__(self, folder: Path, interval_s: int) -> None:
+        self.articles = folder / "scheduled"
+        self.articles.mkdir()
+        for number, record in enumerate(texts(55)[-5:]):
+            (self.articles / f"scheduled-{number}.txt").write_text(record["text"])
+        self.config = str(folder / "sources.toml")
+        Path(self.config).write_text(
+            f'[[sources]]\nid = "{self.ID}"\nkind = "directory"\n'
+            f'path = "{self.articles}"\ninterval = "{interval_s}s"\n'
+        )
+        self.every_s = 3 * interval_s
+        self.next_edit = time.monotonic() + self.every_s
+        self.edits = 0
+
+    def edit_now_and_then(self, now: float) -> None:
+        if now < self.next_edit:
+            return
+        self.edits += 1
+        path = self.articles / f"scheduled-{self.edits % 5}.txt"
+        path.write_text(
+            path.read_text().split("\n\nUpdate:")[0]
+            + f"\n\nUpdate: at least {10 + self.edits} people were killed in Aleppo on Monday,"
+            " the Syrian Observatory for Human Rights said."
+        )
+        self.next_edit = now + self.every_s
 
 
 def rss_kib(pid: int) -> int | None:
@@ -238,11 +276,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--readers", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--sample-seconds", type=float, default=60.0)
     parser.add_argument("--warmup-seconds", type=float, default=20.0)
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     parser.add_argument("--database-url", help="an empty database to use instead of a scratch one")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--scheduler-interval", type=int, default=10)
     args = parser.parse_args(argv)
 
     scratch_name = None
@@ -256,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="factstore-soak-"))
     engine = create_store_engine(url)
     follower: subprocess.Popen[bytes] | None = None
+    scheduler: subprocess.Popen[bytes] | None = None
     server: Server | None = None
     try:
         upgrade(engine)
@@ -264,13 +305,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SystemExit("soak_bench: the database is not empty")
         list(ingest(store, read_paths([SEEDS]), runner=default_runner(store)))
         initial_head = store.head_position()
-        server = Server(url, args.workers, folder / "server.log")
+        server = Server(url, args.workers, args.threads, folder / "server.log")
         PORT[0] = server.port
         follower_log = (folder / "follower.log").open("wb")
         follower = subprocess.Popen(
             [str(Path(sys.executable).with_name("factstore")), "project", "--follow"],
             env={**os.environ, "FACTSTORE_DATABASE_URL": url},
             stdout=follower_log,
+            stderr=subprocess.STDOUT,
+        )
+        source = SchedulerSource(folder, args.scheduler_interval)
+        scheduler_log = (folder / "scheduler.log").open("wb")
+        scheduler = subprocess.Popen(
+            [str(Path(sys.executable).with_name("factstore")), "scheduler", "--heartbeat", "1"],
+            env={**os.environ, "FACTSTORE_DATABASE_URL": url, "FACTSTORE_SOURCES": source.config},
+            stdout=scheduler_log,
             stderr=subprocess.STDOUT,
         )
         traffic = Traffic(server, args.seed)
@@ -282,7 +331,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         threads += paced(args.read_rate, args.readers, stop, traffic.read)
         started = time.monotonic()
         duration = args.minutes * 60
-        pids = {"server master": server.process.pid, "follower": follower.pid}
+        pids = {
+            "server master": server.process.pid,
+            "follower": follower.pid,
+            "scheduler": scheduler.pid,
+        }
         pids.update({f"server worker {i}": p for i, p in enumerate(server.pids()[1:], 1)})
         pids["soak clients"] = os.getpid()
         samples: list[tuple[float, dict[str, int | None]]] = []
@@ -306,6 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 next_sample = now + args.sample_seconds
+            source.edit_now_and_then(now)
             time.sleep(0.5)
         stop.set()
         for thread in threads:
@@ -321,12 +375,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         lags = {lag.name: lag.lag for lag in runner.lags()}
         follower.send_signal(signal.SIGTERM)
         follower_exit = follower.wait(timeout=60)
+        scheduler.send_signal(signal.SIGTERM)  # a running run finishes first
+        scheduler_exit = scheduler.wait(timeout=120)
+        runs = recent_runs(store, f"reingest.{SchedulerSource.ID}", limit=100_000)
+        run_events = sum(store.stream_versions({run_stream_id(r["run_id"]) for r in runs}).values())
+        scheduled = sum(r["totals"].get("events_appended", 0) for r in runs)
         server.stop()
         server = None
 
         tally = traffic.tally
         head = store.head_position()
-        expected_head = initial_head + sum(tally.appended.values())
+        expected_head = initial_head + sum(tally.appended.values()) + scheduled + run_events
         versions = store.stream_versions(set(tally.appended))
         wrong_streams = [s for s, n in tally.appended.items() if versions.get(s, 0) != n]
         report = verify_log(store)
@@ -344,6 +403,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "verify": report.ok,
             "follower reached lag 0": not any(lags.values()),
             "follower stopped cleanly": follower_exit == 0,
+            "scheduler ran, every run finished ok": bool(runs)
+            and all(r["status"] == "ok" for r in runs),
+            "scheduler stopped cleanly": scheduler_exit == 0,
             "projections = fresh rebuild": before == after,
         }
         writes = {k: v for k, v in tally.statuses.items() if k.startswith("write")}
@@ -359,7 +421,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         print(
             f"events: {initial_head} seeded + {sum(tally.appended.values())} reported by "
-            f"{len(tally.appended)} streams = {expected_head}; log head {head}; "
+            f"{len(tally.appended)} streams + {scheduled} by {len(runs)} scheduler runs "
+            f"({source.edits} file edits) and their {run_events} run events = {expected_head}; "
+            f"log head {head}; "
             f"{report.events_checked} verified"
         )
         print("RSS MiB (start after warm-up -> end):")
@@ -373,8 +437,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if server is not None:
             server.stop()
-        if follower is not None and follower.poll() is None:
-            follower.kill()
+        for process in (follower, scheduler):
+            if process is not None and process.poll() is None:
+                process.kill()
         engine.dispose()
         if scratch_name:
             drop_databases(make_url(args.postgres_url), [scratch_name])
