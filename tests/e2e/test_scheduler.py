@@ -207,7 +207,11 @@ def test_two_schedulers_one_leader_takeover_edit_and_request(
             what="a run by the third leader",
         )
         stop(third)
-        status = scheduler_status(engine, heartbeat_s=0.3)
-        assert status is not None and status["status"] == "stopped"
+        # The killed leader's row says "leader" until it is STALE_AFTER_BEATS beats old.
+        wait_for(
+            lambda: (s := scheduler_status(engine, heartbeat_s=0.3)) and s["status"] == "stopped",
+            timeout=10,
+            what="health to say no scheduler runs",
+        )
     finally:
         engine.dispose()
