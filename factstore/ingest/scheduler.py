@@ -174,6 +174,9 @@ class _Worker:
     heartbeat_s: float = DEFAULT_HEARTBEAT_S
     pending: dict[str, list[str]] = field(default_factory=dict)  # job id -> run request ids
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Held for the whole of a run. A leader that lost its lock and got it back starts a new
+    # APScheduler while the old one's run may still be going: runs still take turns.
+    running: threading.Lock = field(default_factory=threading.Lock)
 
 
 _WORKER: _Worker | None = None
@@ -184,6 +187,11 @@ def run_job(job_id: str) -> None:
     worker = _WORKER
     if worker is None:
         raise RuntimeError("run_job outside a scheduler process")
+    with worker.running:
+        _run_job(worker, job_id)
+
+
+def _run_job(worker: _Worker, job_id: str) -> None:
     with worker.lock:
         requests = worker.pending.pop(job_id, [])
     if not _may_run(worker):
