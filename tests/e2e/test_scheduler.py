@@ -207,7 +207,11 @@ def test_two_schedulers_one_leader_takeover_edit_and_request(
             what="a run by the third leader",
         )
         stop(third)
-        status = scheduler_status(engine, heartbeat_s=0.3)
-        assert status is not None and status["status"] == "stopped"
+        # Once the killed leader's last heartbeat is stale (3 beats), nothing runs: "stopped".
+        wait_for(
+            lambda: (scheduler_status(engine, heartbeat_s=0.3) or {}).get("status") == "stopped",
+            timeout=10,
+            what="the status to read stopped",
+        )
     finally:
         engine.dispose()
