@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 
 from factstore.domain import catalog, runs
 from factstore.domain.articles import content_hash
@@ -224,10 +225,25 @@ def record_run(
     return RunReport(run_id, job_id, status, tuple(results), totals, duration)
 
 
+RECORD_ATTEMPTS = 3
+
+
 def _record(
     store: EventStore, stream: str, event_type: str, data: dict[str, Any], metadata: dict[str, Any]
 ) -> None:
-    store.append(stream, [NewEvent(event_type, data, metadata=dict(metadata))])
+    """Append one event of the run's stream, retried: a connection cut mid-run must not leave
+    the run without its end (a new leader waits for a live process's unfinished run). The event
+    id is fixed before the first attempt, so a retry of an append that did commit is a no-op."""
+    event = NewEvent(event_type, data, metadata=dict(metadata))
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            store.append(stream, [event])
+            return
+        except OperationalError:
+            if attempt == RECORD_ATTEMPTS:
+                raise
+            log.warning("run %s: %s not recorded, retrying", stream, event_type, exc_info=True)
+            time.sleep(0.5 * attempt)
 
 
 def run_source(
