@@ -345,8 +345,12 @@ def test_leader_whose_lock_connection_dies_stops_running_jobs(
     # the job's runs go on.
     cut_at = len(started_runs(store))
     wait_for(
-        lambda: [r for r in runs_since(store, cut_at) if r["status"] == "ok"],
-        what="a complete run after the cut",
+        lambda: [
+            r
+            for r in runs_since(store, cut_at)
+            if r["status"] == "ok" and f":{second.pid}:" in r["instance"]
+        ],
+        what="a complete run by the new leader",
     )
     documents = assert_never_overlapping(store)
     cut = next(d for d in documents if runs.run_stream_id(d["run_id"]) == run)
