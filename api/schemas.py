@@ -505,7 +505,13 @@ class RunSchema(Schema):
     job_id = fields.String(required=True)
     trigger = fields.String(required=True, metadata={"description": "cli | schedule | request"})
     status = fields.String(
-        required=True, metadata={"description": "running | ok | partial | failed"}
+        required=True,
+        metadata={
+            "description": (
+                "running | ok | partial | failed | interrupted (never finished: a later run"
+                " of the job started, or its scheduler process is gone)"
+            )
+        },
     )
     started_at = fields.DateTime(required=True)
     finished_at = fields.DateTime(allow_none=True, required=True)

@@ -142,3 +142,20 @@ def summarise_run(events: Sequence[Any]) -> dict[str, Any]:
                 finished_at=event.recorded_at,
             )
     return document
+
+
+def mark_interrupted(
+    documents: Sequence[dict[str, Any]], dead_instances: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """Runs (newest first) with status "interrupted" where a run never finished (no RunFinished:
+    its process was killed or lost the database) and is known to be over: a later run of the
+    same job has started, or the scheduler process that ran it is gone (`dead_instances`)."""
+    later_started: set[Any] = set()
+    marked = []
+    for document in documents:
+        over = document["job_id"] in later_started or document["instance"] in dead_instances
+        if document["status"] == "running" and over:
+            document = {**document, "status": "interrupted"}
+        later_started.add(document["job_id"])
+        marked.append(document)
+    return marked

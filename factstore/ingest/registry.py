@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +178,24 @@ def recent_runs(
             found.append(runs.summarise_run(store.read_stream(row.stream_id)))
             if len(found) == limit:
                 break
-    return found
+    return runs.mark_interrupted(found, _dead_instances(store, found))
+
+
+def _dead_instances(store: EventStore, documents: Sequence[Mapping[str, Any]]) -> frozenset[str]:
+    """Scheduler processes of unfinished runs that stopped, or whose heartbeat is stale."""
+    from factstore.ingest.models import heartbeats_table as hb
+    from factstore.ingest.scheduler import DEFAULT_HEARTBEAT_S, STALE_AFTER_BEATS
+
+    unfinished = {d["instance"] for d in documents if d["status"] == "running" and d["instance"]}
+    if not unfinished:
+        return frozenset()
+    fresh_after = datetime.now(UTC) - timedelta(seconds=DEFAULT_HEARTBEAT_S * STALE_AFTER_BEATS)
+    query = select(hb.c.instance).where(
+        hb.c.instance.in_(unfinished),
+        or_(hb.c.role == "stopped", hb.c.beat_at < fresh_after),
+    )
+    with store.engine.connect() as conn:
+        return frozenset(conn.execute(query).scalars())
 
 
 def _run_of(started: Mapping[str, Any], job_id: str) -> bool:

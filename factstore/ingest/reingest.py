@@ -25,13 +25,14 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 
 from factstore.domain import catalog, runs
 from factstore.domain.articles import content_hash
@@ -58,6 +59,18 @@ PRESENT, WITHDRAWN = "present", "withdrawn"
 
 class SourceUnavailable(Exception):
     """The source as a whole could not be read this time (recorded as SourceFailed)."""
+
+
+class RunStopped(Exception):
+    """The run may not go on (a scheduler that lost the leader lock): what was appended so far
+    stays (each article's events are one atomic append), the rest is left to the next run."""
+
+
+ShouldContinue = Callable[[], bool]
+
+
+def _always() -> bool:
+    return True
 
 
 @dataclass(slots=True)
@@ -115,11 +128,14 @@ def run_sources(
     requests: Sequence[str] = (),
     instance: str | None = None,
     on_source: Callable[[SourceResult], None] | None = None,
+    should_continue: ShouldContinue = _always,
 ) -> RunReport:
-    """Run these sources once, now, in this process; the run is recorded as its own stream."""
+    """Run these sources once, now, in this process; the run is recorded as its own stream.
+    `should_continue` is asked before each source and each article: once it says no, the run
+    stops (RunStopped, recorded as the source's failure) and records its end."""
 
     def work(source: SourceConfig) -> Callable[[dict[str, Any]], SourceResult]:
-        return lambda metadata: run_source(store, runner, source, metadata)
+        return lambda metadata: run_source(store, runner, source, metadata, should_continue)
 
     steps: list[Step] = [(s.id, s.kind, work(s)) for s in sources]
     return record_run(
@@ -132,6 +148,7 @@ def run_sources(
         requests=requests,
         instance=instance,
         on_source=on_source,
+        should_continue=should_continue,
     )
 
 
@@ -149,6 +166,7 @@ def record_run(
     requests: Sequence[str] = (),
     instance: str | None = None,
     on_source: Callable[[SourceResult], None] | None = None,
+    should_continue: ShouldContinue = _always,
 ) -> RunReport:
     """Run the steps (source id, kind, work) in order as one run, recorded in its stream."""
     run_id = str(uuid.uuid4())
@@ -167,6 +185,8 @@ def record_run(
     results = []
     for source_id, kind, work in steps:
         try:
+            if not should_continue():
+                raise RunStopped("stopped before this source")
             result = work({**metadata, "source": f"source:{source_id}"})
         except Exception as error:  # recorded, and the run goes on with the next source
             log.exception("source %s failed", source_id)
@@ -205,14 +225,33 @@ def record_run(
     return RunReport(run_id, job_id, status, tuple(results), totals, duration)
 
 
+RECORD_ATTEMPTS = 3
+
+
 def _record(
     store: EventStore, stream: str, event_type: str, data: dict[str, Any], metadata: dict[str, Any]
 ) -> None:
-    store.append(stream, [NewEvent(event_type, data, metadata=dict(metadata))])
+    """Append one event of the run's stream, retried: a connection cut mid-run must not leave
+    the run without its end (a new leader waits for a live process's unfinished run). The event
+    id is fixed before the first attempt, so a retry of an append that did commit is a no-op."""
+    event = NewEvent(event_type, data, metadata=dict(metadata))
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            store.append(stream, [event])
+            return
+        except OperationalError:
+            if attempt == RECORD_ATTEMPTS:
+                raise
+            log.warning("run %s: %s not recorded, retrying", stream, event_type, exc_info=True)
+            time.sleep(0.5 * attempt)
 
 
 def run_source(
-    store: EventStore, runner: ProjectionRunner, source: SourceConfig, metadata: dict[str, Any]
+    store: EventStore,
+    runner: ProjectionRunner,
+    source: SourceConfig,
+    metadata: dict[str, Any],
+    should_continue: ShouldContinue = _always,
 ) -> SourceResult:
     """Read one source completely, then append what changed; failures come back as data."""
     known = _known_items(store, source.id)
@@ -222,7 +261,7 @@ def run_source(
         return SourceResult(source.id, source.kind, None, _one_line(error))
     counts = runs.SourceCounts()
     runner.catch_up(["articles"])  # the hash comparison reads the articles projection
-    _apply_reading(store, runner, source, reading, known, counts, metadata)
+    _apply_reading(store, runner, source, reading, known, counts, metadata, should_continue)
     return SourceResult(source.id, source.kind, counts, None)
 
 
@@ -239,6 +278,7 @@ def _apply_reading(
     known: dict[str, dict[str, Any]],
     counts: runs.SourceCounts,
     metadata: dict[str, Any],
+    should_continue: ShouldContinue = _always,
 ) -> None:
     fetched = [o for o in reading.observations if o.article is not None]
     for o in reading.observations:
@@ -247,7 +287,10 @@ def _apply_reading(
         elif o.status == "failed":
             counts.error(o.detail or f"{o.url or o.stream_id}: failed")
     changed = _changed_articles(store, fetched, counts)
-    for outcome in ingest(store, changed, metadata=metadata, runner=runner):
+    _note_new_items(store, source.id, changed, known)
+    for outcome in ingest(
+        store, _until_stopped(changed, should_continue), metadata=metadata, runner=runner
+    ):
         counts.count(outcome.status)
         counts.events_appended += outcome.events_appended
         counts.claims_asserted += outcome.claims_asserted
@@ -262,6 +305,15 @@ def _apply_reading(
     if withdrawn:
         runner.catch_up()
     _remember(store, source.id, reading.observations, set(gone), known)
+
+
+def _until_stopped(
+    articles: Iterable[ArticleInput], should_continue: ShouldContinue
+) -> Iterator[ArticleInput]:
+    for article in articles:
+        if not should_continue():
+            raise RunStopped("stopped mid-source")
+        yield article
 
 
 def _changed_articles(
@@ -393,6 +445,36 @@ def _remember(
         return
     with store.engine.begin() as conn:
         _upsert_items(conn, changed)
+
+
+def _note_new_items(
+    store: EventStore,
+    source_id: str,
+    articles: Sequence[ArticleInput],
+    known: dict[str, dict[str, Any]],
+) -> None:
+    """Before their events are appended, note the articles this source delivers that it did not
+    list as present (new, or back after a withdrawal): a run killed after the append but before
+    `_remember` must not leave an article the source never lists again, and so never withdraws.
+    No validators yet: with them, a run killed before the append would get a 304 next time and
+    never ingest the article."""
+    now = datetime.now(UTC)
+    rows = {
+        stream_id_for(a.article_id): {
+            "source_id": source_id,
+            "stream_id": stream_id_for(a.article_id),
+            "url": a.url,
+            "etag": None,
+            "last_modified": None,
+            "status": PRESENT,
+            "seen_at": now,
+        }
+        for a in articles
+        if (known.get(stream_id_for(a.article_id)) or {}).get("status") != PRESENT
+    }
+    if rows:
+        with store.engine.begin() as conn:
+            _upsert_items(conn, list(rows.values()))
 
 
 def _same_item(row: dict[str, Any], stored: dict[str, Any] | None) -> bool:

@@ -18,10 +18,12 @@ job, and re-extraction, on their schedules. It runs in its own process, never in
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,34 +75,46 @@ class PostgresLeaderLock:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._conn: Connection | None = None
+        # The tick (main thread) and the running job (executor thread) both ask `held()`.
+        self._guard = threading.Lock()
 
     def try_acquire(self) -> bool:
-        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        query = text("SELECT pg_try_advisory_lock(:k)")
-        got = bool(conn.execute(query, {"k": LEADER_LOCK_KEY}).scalar())
-        if got:
-            self._conn = conn
-        else:
-            conn.close()
-        return got
+        with self._guard:
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                query = text("SELECT pg_try_advisory_lock(:k)")
+                got = bool(conn.execute(query, {"k": LEADER_LOCK_KEY}).scalar())
+            except Exception:
+                conn.invalidate()
+                conn.close()
+                raise
+            if got:
+                self._conn = conn
+            else:
+                conn.close()
+            return got
 
     def held(self) -> bool:
-        if self._conn is None:
-            return False
-        try:
-            self._conn.execute(text("SELECT 1"))
-            return True
-        except Exception:  # the connection died, and the server released the lock with it
-            self._drop()
-            return False
+        with self._guard:
+            if self._conn is None:
+                return False
+            try:
+                self._conn.execute(text("SELECT 1"))
+                return True
+            except Exception:  # the connection died, and the server released the lock with it
+                self._drop()
+                return False
 
     def release(self) -> None:
-        if self._conn is None:
-            return
-        try:
-            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK_KEY})
-        finally:
-            self._drop()
+        with self._guard:
+            if self._conn is None:
+                return
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK_KEY})
+            except Exception:  # a dead connection: the server already let the lock go
+                log.warning("leader lock connection gone at release")
+            finally:
+                self._drop()
 
     def _drop(self) -> None:
         if self._conn is not None:
@@ -155,8 +169,14 @@ class _Worker:
     store: EventStore
     settings: Settings
     instance: str
+    # True while this process holds the leader lock (asked before and during every run).
+    still_leader: Callable[[], bool] = lambda: True
+    heartbeat_s: float = DEFAULT_HEARTBEAT_S
     pending: dict[str, list[str]] = field(default_factory=dict)  # job id -> run request ids
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Held for the whole of a run. A leader that lost its lock and got it back starts a new
+    # APScheduler while the old one's run may still be going: runs still take turns.
+    running: threading.Lock = field(default_factory=threading.Lock)
 
 
 _WORKER: _Worker | None = None
@@ -167,8 +187,18 @@ def run_job(job_id: str) -> None:
     worker = _WORKER
     if worker is None:
         raise RuntimeError("run_job outside a scheduler process")
+    with worker.running:
+        _run_job(worker, job_id)
+
+
+def _run_job(worker: _Worker, job_id: str) -> None:
     with worker.lock:
         requests = worker.pending.pop(job_id, [])
+    if not _may_run(worker):
+        with worker.lock:  # served by whoever leads next (or by us once we lead again)
+            worker.pending.setdefault(job_id, [])[:0] = requests
+        log.warning("job %s not run: this process no longer holds the leader lock", job_id)
+        return
     trigger = "request" if requests else "schedule"
     store = worker.store
     runner = default_runner(store, worker.settings.policy)
@@ -199,8 +229,60 @@ def run_job(job_id: str) -> None:
         actor=ACTOR,
         requests=requests,
         instance=worker.instance,
+        should_continue=worker.still_leader,
     )
     log.info("job %s run %s: %s %s", job_id, report.run_id, report.status, report.totals)
+
+
+def _may_run(worker: _Worker) -> bool:
+    """Whether this process may start a run now: it holds the leader lock, and no run of a
+    process that is still alive is unfinished. A leader that lost its lock (its lock connection
+    died) stops its run at the next batch; until it has, or until its heartbeat goes stale
+    (killed), the new leader waits, so two processes never run jobs at the same time."""
+    while True:
+        if not worker.still_leader():
+            return False
+        if not live_runs_of_others(worker.store, worker.instance, worker.heartbeat_s):
+            return True
+        time.sleep(min(worker.heartbeat_s, 1.0))
+
+
+def live_runs_of_others(
+    store: EventStore, instance: str, heartbeat_s: float, recent: int = 20
+) -> list[str]:
+    """Run ids of unfinished runs (among the latest `recent`) started by another scheduler
+    process whose heartbeat is fresh and not `stopped`."""
+    query = (
+        select(ev.c.stream_id, ev.c.data)
+        .where(ev.c.type == runs.RUN_STARTED)
+        .order_by(ev.c.position.desc())
+        .limit(recent)
+    )
+    fresh_after = datetime.now(UTC) - timedelta(seconds=heartbeat_s * STALE_AFTER_BEATS)
+    with store.engine.connect() as conn:
+        started = {
+            row.stream_id: json.loads(row.data).get("instance") for row in conn.execute(query)
+        }
+        others = {s: i for s, i in started.items() if i and i != instance}
+        if not others:
+            return []
+        finished = set(
+            conn.execute(
+                select(ev.c.stream_id).where(
+                    ev.c.type == runs.RUN_FINISHED, ev.c.stream_id.in_(list(others))
+                )
+            ).scalars()
+        )
+        alive = set(
+            conn.execute(
+                select(hb.c.instance).where(
+                    hb.c.instance.in_(set(others.values())),
+                    hb.c.role != "stopped",
+                    hb.c.beat_at >= fresh_after,
+                )
+            ).scalars()
+        )
+    return [s for s, i in others.items() if s not in finished and i in alive]
 
 
 # --- the process ------------------------------------------------------------------------------
@@ -257,11 +339,16 @@ class SchedulerProcess:
 
     def serve(self, stop: threading.Event) -> None:
         global _WORKER
-        _WORKER = _Worker(self.store, self.settings, self.instance)
+        _WORKER = _Worker(
+            self.store, self.settings, self.instance, self.lock.held, self.heartbeat_s
+        )
         self.on_event(f"scheduler {self.instance} started, standing by for the leader lock")
         try:
             while not stop.is_set():
-                self.tick()
+                try:
+                    self.tick()
+                except Exception:  # the database went away: keep trying, every heartbeat
+                    log.exception("scheduler tick failed")
                 stop.wait(self.heartbeat_s)
         finally:
             self.stop()
@@ -299,6 +386,9 @@ class SchedulerProcess:
                 "max_instances": 1,
                 "misfire_grace_time": self.misfire_grace_s,
             },
+            # After a lost database connection, look at the job store again this soon (the
+            # default is 10 s).
+            jobstore_retry_interval=max(self.heartbeat_s, 0.5),
             timezone="UTC",
         )
         scheduler.start()
@@ -347,8 +437,6 @@ class SchedulerProcess:
         )
         with self.store.engine.connect() as conn:
             rows = conn.execute(query).all()
-        import json
-
         worker = _WORKER
         assert worker is not None
         for position, data in rows:

@@ -5,10 +5,8 @@ within a heartbeat; SIGTERM exits cleanly."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from itertools import pairwise
@@ -25,6 +23,7 @@ from factstore.projections import queries
 from factstore.store.database import create_store_engine
 from factstore.store.event_store import EventStore
 from tests.support.http_server import ArticleServer, serve_articles
+from tests.support.scheduler_processes import Launch, scheduler_processes
 
 REPO = Path(__file__).resolve().parents[2]
 TOPIC = "incident.killed.civilians.raqqa.2017-06-29"
@@ -82,28 +81,9 @@ def workdir(tmp_path: Path, server: ArticleServer) -> Path:
 
 
 @pytest.fixture
-def start(database_url: str, workdir: Path) -> Iterator[Callable[[], subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-
-    def launch() -> subprocess.Popen[str]:
-        env = {**os.environ, "FACTSTORE_DATABASE_URL": database_url}
-        env.pop("FACTSTORE_SOURCES", None)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "factstore.cli", "scheduler", "--heartbeat", "0.3"],
-            cwd=workdir,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        started.append(process)
-        return process
-
-    yield launch
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+def start(database_url: str, workdir: Path) -> Iterator[Launch]:
+    with scheduler_processes(database_url, workdir, 0.3) as launch:
+        yield launch
 
 
 def runs_by(store: EventStore, job_id: str) -> list[dict[str, Any]]:
@@ -207,11 +187,11 @@ def test_two_schedulers_one_leader_takeover_edit_and_request(
             what="a run by the third leader",
         )
         stop(third)
-        # The killed leader's row says "leader" until it is STALE_AFTER_BEATS beats old.
+        # Once the killed leader's last heartbeat is stale (3 beats), nothing runs: "stopped".
         wait_for(
-            lambda: (s := scheduler_status(engine, heartbeat_s=0.3)) and s["status"] == "stopped",
+            lambda: (scheduler_status(engine, heartbeat_s=0.3) or {}).get("status") == "stopped",
             timeout=10,
-            what="health to say no scheduler runs",
+            what="the status to read stopped",
         )
     finally:
         engine.dispose()
