@@ -109,7 +109,7 @@ class Topic(MethodView):
                 body = body_cache().get(etag)
                 if body is not None:
                     return body_response(body, etag)
-                document = queries.current_figure(conn, meta, services.settings.policy)
+                document = queries.figure_for(conn, meta, queries.AsOf(), services.settings.policy)
             else:
                 as_of = queries.resolve_as_of(conn, args.get("known_at"), _valid_at(args))
                 document = queries.figure_for(conn, meta, as_of, services.settings.policy)

@@ -10,7 +10,6 @@ from flask.testing import FlaskClient
 
 from api import schemas
 from api.http import BodyCache
-from factstore.projections import queries
 from tests.integration.api.conftest import AUTH
 
 # Two more reports of the seeds' Mosul displacement, the same day, that disagree: the figure
@@ -62,18 +61,6 @@ def test_figures_and_histories_are_exactly_their_schemas_dump(
             body = response.get_data()
             assert body == schema_bytes(seeded_client, history_schema, body), (topic, query)
     assert competing > 0  # the documents exercised include competing claims
-
-    # The current figure reads every claim's decision columns, then only the shown claims' rows
-    # (forced here for every topic): the same document as the full replay.
-    services = seeded_client.application.extensions["factstore"]
-    with services.store.engine.connect() as conn:
-        for topic in topics:
-            meta = queries.topic_row(conn, topic)
-            assert meta is not None
-            full = queries.figure_for(conn, meta, queries.AsOf(), services.settings.policy)
-            assert full is not None
-            narrow = queries.current_figure(conn, meta, services.settings.policy, full_rows_up_to=0)
-            assert narrow == full, topic
 
 
 def test_a_cached_figure_is_replaced_when_the_topic_changes(seeded_client: FlaskClient) -> None:
