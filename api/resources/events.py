@@ -17,9 +17,8 @@ from api.context import reader
 from api.errors import problem
 from api.http import IMMUTABLE, REVALIDATE, etag_for, json_response, next_link, not_modified
 from api.spec import errors
-from factstore.domain.events import RecordedEvent
 from factstore.store.event_store import EventStore
-from factstore.store.hashing import format_timestamp
+from factstore.store.export import event_record as event_document  # one document per event
 
 blp = Blueprint("events", __name__, url_prefix="/v1/events", description="The global event log")
 
@@ -34,23 +33,6 @@ _streams = threading.BoundedSemaphore(SSE_MAX_STREAMS)
 # Built once per process (dumping does not mutate a schema; threads may share them).
 _EVENT_PAGE = schemas.EventPageSchema()
 _EVENT = schemas.EventSchema()
-
-
-def event_document(event: RecordedEvent) -> dict[str, Any]:
-    return {
-        "event_id": event.event_id,
-        "stream_id": event.stream_id,
-        "version": event.version,
-        "position": event.position,
-        "type": event.type,
-        "schema_version": event.schema_version,
-        "data": event.data,
-        "metadata": event.metadata,
-        "recorded_at": format_timestamp(event.recorded_at),
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-        "log_hash": event.log_hash,
-    }
 
 
 @blp.route("")
