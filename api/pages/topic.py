@@ -34,26 +34,21 @@ def topic_page(topic: str) -> ResponseReturnValue:
         if meta is None:
             abort(404, description=f"There is no topic {topic!r}.")
         as_of = queries.resolve_as_of(conn, known_at, valid_at)
-        # One read of the topic's claims serves the figure and the chart.
-        claims = queries.topic_claims(conn, topic, as_of)
-        document = None
-        if claims:
-            decision = decide([v for v, _ in claims], policy, as_of.valid_at)
-            rows = {v.claim_id: row for v, row in claims}
-            document = queries.figure_document(meta, decision, rows, as_of, len(claims))
+        # One narrow read of the topic's claims serves the figure and the chart; full rows are
+        # read only for the claims the figure shows and the points drawn.
+        views = queries.topic_views(conn, topic, as_of)
+        document = queries.figure_from_views(conn, meta, views, as_of, policy)
         history = queries.history_for(conn, topic, queries.AsOf())
+        points = charts.latest_points(_claim_points(views), MAX_POINTS_DRAWN)
+        rows = queries.claim_rows(conn, [p.key for p in points])
     head = services.store.head_position()
-    views = [v for v, _ in claims]
-    streams = {v.claim_id: str(row["stream_id"]) for v, row in claims}
     title = f"{meta['measure']} {meta['subject']}" + (
         f" in {meta['place']}" if meta["place"] else ""
     )
-    # Links are built only for the points drawn: a topic can have thousands of claims.
-    points = charts.latest_points(_claim_points(views), MAX_POINTS_DRAWN)
     points = [
         replace(
             p,
-            href=url_for("pages.article_page", stream_id=streams[p.key]),
+            href=url_for("pages.article_page", stream_id=str(rows[p.key]["stream_id"])),
             label=format_figure(
                 {"value": _number(p.value), "qualifier": p.qualifier, "unit": meta["unit"]}
             ),

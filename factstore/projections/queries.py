@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -247,21 +247,36 @@ def figure_for(
     conn: Connection, meta: RowLike, as_of: AsOf, policy: PolicyConfig | None = None
 ) -> dict[str, Any] | None:
     """`topic_figure` for a topic row already read (`topic_row`); None if no claims at as_of."""
-    views = _topic_views(conn, meta["topic"], as_of)
+    return figure_from_views(conn, meta, topic_views(conn, meta["topic"], as_of), as_of, policy)
+
+
+def figure_from_views(
+    conn: Connection,
+    meta: RowLike,
+    views: Sequence[ClaimView],
+    as_of: AsOf,
+    policy: PolicyConfig | None = None,
+) -> dict[str, Any] | None:
+    """The figure document decided from `topic_views`: full rows are read only for the claims
+    it shows (the best and the latest competing), however many claims the topic has."""
     if not views:
         return None
     decision = decide(views, policy or DEFAULT_POLICY, as_of.valid_at)
     shown = [] if decision.best is None else [decision.best, *decision.competing[-COMPETING_SHOWN:]]
-    rows: dict[str, RowLike] = {}
-    if shown:
-        ids = sorted({view.claim_id for view in shown})
-        rows = {
-            row["claim_id"]: row for row in conn.execute(_CLAIM_ROWS, {"claim_ids": ids}).mappings()
-        }
+    rows = claim_rows(conn, [view.claim_id for view in shown])
     return figure_document(meta, decision, rows, as_of, len(views))
 
 
-def _topic_views(conn: Connection, topic: str, as_of: AsOf) -> list[ClaimView]:
+def claim_rows(conn: Connection, claim_ids: Iterable[str]) -> dict[str, RowLike]:
+    """Full claims-index rows by claim id (an indexed read of just these)."""
+    ids = sorted(set(claim_ids))
+    if not ids:
+        return {}
+    found = conn.execute(_CLAIM_ROWS, {"claim_ids": ids}).mappings()
+    return {row["claim_id"]: row for row in found}
+
+
+def topic_views(conn: Connection, topic: str, as_of: AsOf) -> list[ClaimView]:
     """`topic_claims` without the full rows: the policy's view of each claim known at
     `as_of.position`, with its status then, in log order."""
     position = as_of.position
@@ -481,7 +496,7 @@ def list_topics(
         else:
             items = []
             for row in rows:
-                views = _topic_views(conn, row["topic"], as_of)
+                views = topic_views(conn, row["topic"], as_of)
                 decision = decide(views, policy or DEFAULT_POLICY, as_of.valid_at)
                 items.append(_decided_topic_summary(row, decision, len(views)))
         return items, int(total or 0), as_of
