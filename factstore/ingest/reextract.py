@@ -16,7 +16,7 @@ from factstore.domain import article_stream, catalog, runs
 from factstore.domain.events import RecordedEvent
 from factstore.extraction import EXTRACTOR_VERSION, extract
 from factstore.ingest.reingest import RunReport, SourceResult, record_run
-from factstore.ingest.service import _date_or_none
+from factstore.ingest.service import date_or_none
 from factstore.ingest.sources_config import REEXTRACT_JOB_ID
 from factstore.projections.models import articles_table
 from factstore.projections.runner import ProjectionRunner
@@ -57,7 +57,7 @@ def reading_from_stored(events: Sequence[RecordedEvent]) -> article_stream.Artic
     )
     result = extract(
         content["text"],
-        published_at=_date_or_none(provenance.published_at),
+        published_at=date_or_none(provenance.published_at),
         outlet=provenance.outlet,
         title=provenance.title,
     )

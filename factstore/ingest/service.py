@@ -36,7 +36,7 @@ class IngestOutcome:
 
 def read_article(article: ArticleInput) -> article_stream.ArticleReading:
     """Extract the article's claims; metadata the caller gave wins over what the text says."""
-    published = _date_or_none(article.published_at)
+    published = date_or_none(article.published_at)
     result = extract(
         article.text, published_at=published, outlet=article.outlet, title=article.title
     )
@@ -133,7 +133,8 @@ def _ingest_batch(
     return outcomes
 
 
-def _date_or_none(value: str | None) -> date | None:
+def date_or_none(value: str | None) -> date | None:
+    """The date an ISO date or timestamp starts with; None when absent or not a date."""
     if not value:
         return None
     try:
