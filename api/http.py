@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json as stdjson
 import os
 import threading
 from collections import OrderedDict
@@ -11,6 +10,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, current_app, json, request
+
+from factstore.projections import documents
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -44,16 +45,12 @@ def json_response(
     return with_cache(response, etag, cache_control)
 
 
-# The bytes Flask's JSON provider writes (sorted keys, ASCII), from one encoder built once.
-_ENCODER = stdjson.JSONEncoder(ensure_ascii=True, sort_keys=True)
-
-
 def encode_document(document: Any) -> bytes:
     """A document already shaped as its response schema dumps it (plain dicts, lists, str,
     int, float, bool, None), as JSON bytes: what `json_response` sends, without marshmallow.
     Only for documents the code builds itself; tests/integration/api/test_read_path.py proves
     they equal their schema's dump."""
-    return _ENCODER.encode(document).encode("ascii")
+    return documents.encode_document(document).encode("ascii")
 
 
 def body_response(body: bytes, etag: str, cache_control: str = REVALIDATE) -> Response:

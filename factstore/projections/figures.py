@@ -29,6 +29,7 @@ from factstore.domain import catalog
 from factstore.domain.claim_status import change_of, change_reason, claim_view, status_after
 from factstore.domain.events import RecordedEvent
 from factstore.domain.figures import ClaimView, PolicyConfig, TopicFigure
+from factstore.projections.documents import current_documents
 from factstore.projections.models import (
     claims_table,
     history_table,
@@ -47,6 +48,7 @@ CLAIM_EVENTS = frozenset(
     }
 )
 _CHUNK = 500
+_DOCUMENTS_CHUNK = 1_000  # topics whose documents are built together
 _CLAIM_ASSERTED_V = catalog.CURRENT_SCHEMA[catalog.CLAIM_ASSERTED]
 # json's C scanner: (value, end index) of the JSON value starting at an index.
 _scan_json: Callable[[str, int], tuple[Any, int]] = make_scanner(
@@ -348,11 +350,21 @@ class FiguresProjection:
     ) -> None:
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
-        for topic, topic_state in state.topics.items():
-            if not topic_state.dirty:
-                continue
-            row = _topic_row(topic, topic_state)
-            (updates if topic_state.exists else inserts).append(row)
+        dirty = [(topic, ts) for topic, ts in state.topics.items() if ts.dirty]
+        # The claims rows are written by now: the documents' provenance is read back from them.
+        for start in range(0, len(dirty), _DOCUMENTS_CHUNK):
+            chunk = dirty[start : start + _DOCUMENTS_CHUNK]
+            documents = current_documents(
+                conn,
+                [
+                    ({"topic": topic, **ts.meta}, list(ts.figure.claims.values()))
+                    for topic, ts in chunk
+                ],
+                self.policy,
+            )
+            for (topic, topic_state), document in zip(chunk, documents, strict=True):
+                row = _topic_row(topic, topic_state, document)
+                (updates if topic_state.exists else inserts).append(row)
         if writer is not None and not updates:
             writer.insert(topics_table, inserts)
             return
@@ -601,7 +613,7 @@ def _claim_row(
     }
 
 
-def _topic_row(topic: str, state: _TopicState) -> dict[str, Any]:
+def _topic_row(topic: str, state: _TopicState, document_json: str | None) -> dict[str, Any]:
     summary = state.summary or {}
     return {
         "topic": topic,
@@ -616,6 +628,7 @@ def _topic_row(topic: str, state: _TopicState) -> dict[str, Any]:
         "claims": len(state.figure),
         "conflict": bool(summary.get("conflict")),
         "summary_json": state.summary_json,
+        "document_json": document_json,
         "updated_position": state.updated_position,
         "updated_at": state.updated_at,
     }

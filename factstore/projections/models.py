@@ -133,6 +133,10 @@ class TopicRow(Base):
     conflict: Mapped[bool] = mapped_column(Boolean, nullable=False)
     # The figure summary the history compares against (see domain.figures.figure_summary).
     summary_json: Mapped[str | None] = mapped_column(Text)
+    # The current figure document, encoded as the API serves it (documents.current_documents):
+    # a read of the current figure is this one row. NULL in stores migrated from before 0005
+    # until the projection is rebuilt; readers then build the document from the claims.
+    document_json: Mapped[str | None] = mapped_column(Text)
     updated_position: Mapped[int] = mapped_column(PositionType, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -27,6 +27,16 @@ from factstore.domain.figures import (
     decide,
     figure_summary,
 )
+from factstore.projections.documents import (
+    AsOf,
+    RowLike,
+    aware,
+    claim_document,
+    claim_rows,
+    figure_document,
+    number,
+    shown_claims,
+)
 from factstore.projections.figures import claim_view_from_row
 from factstore.projections.models import (
     articles_table,
@@ -38,28 +48,12 @@ from factstore.projections.models import (
 from factstore.store.hashing import format_timestamp
 from factstore.store.models import events_table
 
-# A database row as a mapping (SQLAlchemy's RowMapping) or any dict shaped like one.
-RowLike = Mapping[Any, Any]
-
-
-COMPETING_SHOWN = 20
 # The policy when none is given: one instance, so its authority cache lasts across reads.
 DEFAULT_POLICY = PolicyConfig()
 
 
 class InvalidQuery(ValueError):
     """A query parameter that cannot be understood (the message says which and why)."""
-
-
-@dataclass(frozen=True, slots=True)
-class AsOf:
-    """A point in both times. None means 'now' (transaction time) or 'no limit' (valid time)."""
-
-    position: int | None = None
-    valid_at: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"known_at_position": self.position, "valid_at": self.valid_at}
 
 
 def resolve_as_of(
@@ -178,9 +172,6 @@ _TOPIC_VIEWS = (
 _TOPIC_VIEWS_KNOWN_AT = _TOPIC_VIEWS.where(
     claims_table.c.asserted_position <= bindparam("position")
 )
-_CLAIM_ROWS = select(claims_table).where(
-    claims_table.c.claim_id.in_(bindparam("claim_ids", expanding=True))
-)
 _TOPIC_HISTORY = (
     select(history_table)
     .where(history_table.c.topic == bindparam("topic"))
@@ -262,18 +253,8 @@ def figure_from_views(
     if not views:
         return None
     decision = decide(views, policy or DEFAULT_POLICY, as_of.valid_at)
-    shown = [] if decision.best is None else [decision.best, *decision.competing[-COMPETING_SHOWN:]]
-    rows = claim_rows(conn, [view.claim_id for view in shown])
+    rows = claim_rows(conn, [view.claim_id for view in shown_claims(decision)])
     return figure_document(meta, decision, rows, as_of, len(views))
-
-
-def claim_rows(conn: Connection, claim_ids: Iterable[str]) -> dict[str, RowLike]:
-    """Full claims-index rows by claim id (an indexed read of just these)."""
-    ids = sorted(set(claim_ids))
-    if not ids:
-        return {}
-    found = conn.execute(_CLAIM_ROWS, {"claim_ids": ids}).mappings()
-    return {row["claim_id"]: row for row in found}
 
 
 def topic_views(conn: Connection, topic: str, as_of: AsOf) -> list[ClaimView]:
@@ -317,85 +298,6 @@ def _view(r: Any, topic: str, status: str) -> ClaimView:
     )
 
 
-def figure_document(
-    meta: RowLike,
-    decision: FigureDecision,
-    rows: Mapping[str, RowLike],
-    as_of: AsOf,
-    claim_count: int,
-) -> dict[str, Any]:
-    best = decision.best
-    figure = None
-    if best is not None:
-        figure = {
-            "value": _number(best.value),
-            "lower": _number(best.lower),
-            "upper": _number(best.upper),
-            "qualifier": best.qualifier,
-            "unit": best.unit,
-            "as_of": best.as_of,
-            "low": _number(decision.low),
-            "high": _number(decision.high),
-            "sources": decision.sources,
-            "conflict": decision.conflict,
-            "conflicts": list(decision.conflicts),
-            "explanation": list(decision.explanation),
-            "provenance": claim_document(rows[best.claim_id], status=best.status),
-        }
-    return {
-        "topic": meta["topic"],
-        "measure": meta["measure"],
-        "subject": meta["subject"],
-        "place": meta["place"],
-        "kind": meta["kind"],
-        "unit": meta["unit"],
-        **as_of.to_dict(),
-        "figure": figure,
-        # The latest competing claims; all of them are at /topics/{topic}/claims. A topic with
-        # thousands of disagreeing reports must not make every read of its figure huge.
-        "competing": [
-            claim_document(rows[c.claim_id], status=c.status)
-            for c in decision.competing[-COMPETING_SHOWN:]
-        ],
-        "competing_total": len(decision.competing),
-        "claims": claim_count,
-    }
-
-
-def claim_document(row: RowLike, *, status: str | None = None) -> dict[str, Any]:
-    """A claim with its full provenance: what, where in which article, who said it, when."""
-    claim = json.loads(row["claim_json"])
-    article = json.loads(row["article_json"])
-    return {
-        "claim_id": row["claim_id"],
-        "topic": row["topic"],
-        "status": status or row["status"],
-        "value": _number(row["value"]),
-        "lower": _number(row["lower"]),
-        "upper": _number(row["upper"]),
-        "qualifier": row["qualifier"],
-        "unit": row["unit"],
-        "stated_unit": claim.get("stated_unit"),
-        "measure": row["measure"],
-        "subject": row["subject"],
-        "place": row["place"],
-        "kind": row["kind"],
-        "as_of": row["as_of"],
-        "as_of_inferred": claim.get("as_of_inferred"),
-        "valid_from": claim.get("valid_from"),
-        "attributed_to": row["attributed_to"],
-        "quote": claim.get("quote"),
-        "sentence": claim.get("sentence"),
-        "start": claim.get("start"),
-        "end": claim.get("end"),
-        "rule": claim.get("rule"),
-        "extractor_version": claim.get("extractor_version"),
-        "article": {"stream_id": row["stream_id"], **article},
-        "position": row["asserted_position"],
-        "recorded_at": format_timestamp(_aware(row["asserted_at"])),
-    }
-
-
 def topic_history(
     engine: Engine, topic: str, *, known_at: str | int | datetime | None = None
 ) -> list[dict[str, Any]] | None:
@@ -420,7 +322,7 @@ def history_document(row: RowLike) -> dict[str, Any]:
     after = None if row["after_json"] is None else json.loads(row["after_json"])
     return {
         "position": row["position"],
-        "recorded_at": format_timestamp(_aware(row["recorded_at"])),
+        "recorded_at": format_timestamp(aware(row["recorded_at"])),
         "valid_as_of": None if after is None else after.get("as_of"),
         "from": _figure_numbers(before),
         "to": _figure_numbers(after),
@@ -554,7 +456,7 @@ def get_claim(engine: Engine, claim_id: str) -> dict[str, Any] | None:
                     "reason": change["reason"],
                     "actor": change["actor"],
                     "position": change["position"],
-                    "recorded_at": format_timestamp(_aware(change["recorded_at"])),
+                    "recorded_at": format_timestamp(aware(change["recorded_at"])),
                 }
                 for change in changes
             ],
@@ -610,8 +512,8 @@ def article_document(row: RowLike) -> dict[str, Any]:
         "status": row["status"],
         "version": row["version"],
         "revisions": row["revisions"],
-        "ingested_at": format_timestamp(_aware(row["ingested_at"])),
-        "updated_at": format_timestamp(_aware(row["updated_at"])),
+        "ingested_at": format_timestamp(aware(row["ingested_at"])),
+        "updated_at": format_timestamp(aware(row["updated_at"])),
     }
 
 
@@ -637,20 +539,8 @@ def _figure_numbers(summary: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if summary is None:
         return None
     return {
-        key: _number(summary.get(key)) if key in NUMBERS else summary.get(key)
-        for key in FIGURE_KEYS
+        key: number(summary.get(key)) if key in NUMBERS else summary.get(key) for key in FIGURE_KEYS
     }
-
-
-def _number(value: float | int | None) -> float | int | None:
-    """Integral figures print as integers (1321, not 1321.0)."""
-    if value is None:
-        return None
-    return int(value) if float(value).is_integer() else float(value)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _escape_like(text: str) -> str:

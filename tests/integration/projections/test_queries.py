@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from factstore.projections import queries
-from factstore.projections.queries import COMPETING_SHOWN
+from factstore.projections.documents import COMPETING_SHOWN
 from factstore.projections.runner import ProjectionRunner
 from factstore.store.event_store import EventStore
 from tests.factories import asserted, make_claim

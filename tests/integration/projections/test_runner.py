@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine, select
 
 from factstore.domain.events import NewEvent
 from factstore.projections import default_runner, queries
+from factstore.projections.documents import AsOf, encode_document
 from factstore.projections.figures import _BulkWriter
-from factstore.projections.models import checkpoints_table
+from factstore.projections.models import checkpoints_table, topics_table
 from factstore.projections.runner import ProjectionRunner
 from factstore.store.database import create_store_engine
 from factstore.store.event_store import EventStore
@@ -87,6 +89,17 @@ def write_history(store: EventStore, operations: list[tuple[Any, ...]]) -> None:
             store.append(f"article-a{op[1]}", [withdrawn(f"a{op[1]}")])
 
 
+def assert_stored_documents_are_current(engine: Engine) -> None:
+    """Each topic's stored document is the one the read side builds from its claims now."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(topics_table)).mappings().all()
+        for row in rows:
+            views = queries.topic_views(conn, row["topic"], AsOf())
+            document = queries.figure_from_views(conn, row, views, AsOf())
+            assert document is not None
+            assert row["document_json"] == encode_document(document)
+
+
 def apply_in_random_batches(runner: ProjectionRunner, seed: int) -> None:
     rng = random.Random(seed)
     while any(runner.step(name, rng.randint(1, 7)) for name in runner.projections):
@@ -113,6 +126,7 @@ def test_rebuild_equals_incremental_and_as_of_equals_replay(
         for name in runner.projections:
             runner.rebuild(name)
         assert snapshot(engine, tables) == incremental
+        assert_stored_documents_are_current(engine)
 
         events = store.read_all(0, 10_000)
         rng = random.Random(seed)
@@ -165,6 +179,7 @@ def test_rebuild_holding_few_claims_back_equals_incremental(
     monkeypatch.setattr(_BulkWriter, "HELD_CLAIMS", 2)
     runner.rebuild("figures", batch_size=7)
     assert snapshot(store.engine, tables) == incremental
+    assert_stored_documents_are_current(store.engine)
 
 
 def test_rebuild_of_seeds_equals_incremental(seeded: EventStore, runner: ProjectionRunner) -> None:
@@ -174,6 +189,7 @@ def test_rebuild_of_seeds_equals_incremental(seeded: EventStore, runner: Project
     for name in runner.projections:
         runner.rebuild(name)
     assert snapshot(seeded.engine, tables) == incremental
+    assert_stored_documents_are_current(seeded.engine)
 
 
 def test_a_crash_before_the_checkpoint_loses_and_doubles_nothing(

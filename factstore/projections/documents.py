@@ -1,0 +1,179 @@
+"""The figure document of a topic (best figure, provenance, range, competing claims), as the CLI
+prints it and the API serves it, and its JSON encoding.
+
+The read side (`queries`) builds it for any point in both times; the `figures` projection
+builds the current one whenever a topic changes and stores it encoded (`topics.document_json`),
+so reading a topic's current figure is one row read, however many claims the topic has.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select
+
+from factstore.domain.figures import ClaimView, FigureDecision, PolicyConfig, decide
+from factstore.projections.models import claims_table
+from factstore.store.hashing import format_timestamp
+
+# A database row as a mapping (SQLAlchemy's RowMapping) or any dict shaped like one.
+RowLike = Mapping[Any, Any]
+
+COMPETING_SHOWN = 20
+
+# Sorted keys and ASCII, as Flask's JSON provider writes them: a stored document is served as
+# is, so it must be the bytes the API would have written (tests/integration/api/test_read_path.py).
+_ENCODER = json.JSONEncoder(ensure_ascii=True, sort_keys=True)
+_CLAIM_ROWS = select(claims_table).where(
+    claims_table.c.claim_id.in_(bindparam("claim_ids", expanding=True))
+)
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class AsOf:
+    """A point in both times. None means 'now' (transaction time) or 'no limit' (valid time)."""
+
+    position: int | None = None
+    valid_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"known_at_position": self.position, "valid_at": self.valid_at}
+
+
+NOW = AsOf()
+
+
+def encode_document(document: Any) -> str:
+    """A document of plain dicts, lists, str, numbers, bools and None as JSON text (ASCII)."""
+    return _ENCODER.encode(document)
+
+
+def claim_rows(conn: Connection, claim_ids: Iterable[str]) -> dict[str, RowLike]:
+    """Full claims-index rows by claim id (indexed reads of just these)."""
+    ids = sorted(set(claim_ids))
+    found: dict[str, RowLike] = {}
+    for start in range(0, len(ids), _CHUNK):
+        rows = conn.execute(_CLAIM_ROWS, {"claim_ids": ids[start : start + _CHUNK]}).mappings()
+        found.update((row["claim_id"], row) for row in rows)
+    return found
+
+
+def shown_claims(decision: FigureDecision) -> list[ClaimView]:
+    """The claims a figure document shows in full: the best and the latest competing ones."""
+    if decision.best is None:
+        return []
+    return [decision.best, *decision.competing[-COMPETING_SHOWN:]]
+
+
+def current_documents(
+    conn: Connection,
+    topics: Sequence[tuple[RowLike, Sequence[ClaimView]]],
+    policy: PolicyConfig,
+) -> list[str | None]:
+    """The encoded current document of each (topic keys, every claim in log order), as
+    `figure_document` makes it (None for a topic without claims): full rows are read for the
+    shown claims of all the topics together."""
+    decisions = [decide(views, policy) if views else None for _, views in topics]
+    wanted = [c.claim_id for d in decisions if d is not None for c in shown_claims(d)]
+    rows = claim_rows(conn, wanted)
+    return [
+        None
+        if decision is None
+        else encode_document(figure_document(meta, decision, rows, NOW, len(views)))
+        for (meta, views), decision in zip(topics, decisions, strict=True)
+    ]
+
+
+def figure_document(
+    meta: RowLike,
+    decision: FigureDecision,
+    rows: Mapping[str, RowLike],
+    as_of: AsOf,
+    claim_count: int,
+) -> dict[str, Any]:
+    best = decision.best
+    figure = None
+    if best is not None:
+        figure = {
+            "value": number(best.value),
+            "lower": number(best.lower),
+            "upper": number(best.upper),
+            "qualifier": best.qualifier,
+            "unit": best.unit,
+            "as_of": best.as_of,
+            "low": number(decision.low),
+            "high": number(decision.high),
+            "sources": decision.sources,
+            "conflict": decision.conflict,
+            "conflicts": list(decision.conflicts),
+            "explanation": list(decision.explanation),
+            "provenance": claim_document(rows[best.claim_id], status=best.status),
+        }
+    return {
+        "topic": meta["topic"],
+        "measure": meta["measure"],
+        "subject": meta["subject"],
+        "place": meta["place"],
+        "kind": meta["kind"],
+        "unit": meta["unit"],
+        **as_of.to_dict(),
+        "figure": figure,
+        # The latest competing claims; all of them are at /topics/{topic}/claims. A topic with
+        # thousands of disagreeing reports must not make every read of its figure huge.
+        "competing": [
+            claim_document(rows[c.claim_id], status=c.status)
+            for c in decision.competing[-COMPETING_SHOWN:]
+        ],
+        "competing_total": len(decision.competing),
+        "claims": claim_count,
+    }
+
+
+def claim_document(row: RowLike, *, status: str | None = None) -> dict[str, Any]:
+    """A claim with its full provenance: what, where in which article, who said it, when."""
+    claim = json.loads(row["claim_json"])
+    article = json.loads(row["article_json"])
+    return {
+        "claim_id": row["claim_id"],
+        "topic": row["topic"],
+        "status": status or row["status"],
+        "value": number(row["value"]),
+        "lower": number(row["lower"]),
+        "upper": number(row["upper"]),
+        "qualifier": row["qualifier"],
+        "unit": row["unit"],
+        "stated_unit": claim.get("stated_unit"),
+        "measure": row["measure"],
+        "subject": row["subject"],
+        "place": row["place"],
+        "kind": row["kind"],
+        "as_of": row["as_of"],
+        "as_of_inferred": claim.get("as_of_inferred"),
+        "valid_from": claim.get("valid_from"),
+        "attributed_to": row["attributed_to"],
+        "quote": claim.get("quote"),
+        "sentence": claim.get("sentence"),
+        "start": claim.get("start"),
+        "end": claim.get("end"),
+        "rule": claim.get("rule"),
+        "extractor_version": claim.get("extractor_version"),
+        "article": {"stream_id": row["stream_id"], **article},
+        "position": row["asserted_position"],
+        "recorded_at": format_timestamp(aware(row["asserted_at"])),
+    }
+
+
+def number(value: float | int | None) -> float | int | None:
+    """Integral figures print as integers (1321, not 1321.0)."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
