@@ -654,8 +654,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     parser.add_argument("--keep", action="store_true", help="keep built databases")
     parser.add_argument("--build-only", action="store_true", help="build, print URLs, stop")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=8, help="threads per worker")
+    parser.add_argument(
+        "--workers", type=int, default=4, help="gunicorn workers (serve's default on 2 cores)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=4, help="threads per worker (serve's default)"
+    )
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=20.0, help="per phase")

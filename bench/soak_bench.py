@@ -275,8 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--read-rate", type=float, default=500.0)
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--readers", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=4)  # serve's default on 2 cores
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--sample-seconds", type=float, default=60.0)
     parser.add_argument("--warmup-seconds", type=float, default=20.0)
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)

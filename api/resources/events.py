@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ SSE_POLL_SECONDS = 0.5
 SSE_KEEPALIVE_SECONDS = 5.0
 # Streams hold a server thread each: cap them per process and in length, so they can never
 # starve ordinary requests. Clients reconnect with Last-Event-ID (the SSE standard).
-SSE_MAX_STREAMS = 4
+SSE_MAX_STREAMS = int(os.environ.get("FACTSTORE_API_SSE_STREAMS", "4"))  # set by `serve`
 SSE_MAX_SECONDS = 300.0
 _streams = threading.BoundedSemaphore(SSE_MAX_STREAMS)
 # Built once per process (dumping does not mutate a schema; threads may share them).
