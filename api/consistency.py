@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from apispec import BasePlugin
 from flask import Flask, Response, g, request
 from flask_smorest import abort
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from api.errors import problem
 from factstore.projections.runner import visible_position
@@ -47,6 +50,7 @@ class PositionNotReached(Exception):
 
 def register(app: Flask) -> None:
     app.after_request(_position_header)
+    app.teardown_request(lambda _error: close_read_connection())
 
     @app.errorhandler(PositionNotReached)
     def not_reached(error: PositionNotReached) -> Response:
@@ -59,6 +63,32 @@ def register(app: Flask) -> None:
             min_position=error.wanted,
             position=error.reached,
         )
+
+
+@contextmanager
+def read_connection() -> Iterator[Connection]:
+    """The connection this request's read position was taken on, for the handler's reads: the
+    same snapshot on SQLite, and on PostgreSQL no second checkout, BEGIN and ROLLBACK per read.
+    Closed when the request ends, not when the handler's `with` block does."""
+    conn: Connection | None = g.get("factstore_read_connection")
+    if conn is None:
+        raise RuntimeError("read_connection() before read_store() in this request")
+    yield conn
+
+
+def close_read_connection() -> None:
+    """Give the request's read connection back now: a handler that streams its response
+    (SSE) must, or the connection and its snapshot would be held for the whole stream."""
+    conn: Connection | None = g.pop("factstore_read_connection", None)
+    if conn is None:
+        return
+    try:
+        conn.close()
+    except SQLAlchemyError as error:
+        # The response is decided already; a connection that died under it (a database
+        # restart) is dropped from the pool instead of failing the request afterwards.
+        log.warning("read connection lost after the response: %s", error)
+        conn.invalidate()
 
 
 def read_store(
@@ -97,15 +127,25 @@ def wrote(primary: EventStore, names: list[str]) -> None:
 
 def _position(store: EventStore, names: list[str], primary: EventStore) -> int | None:
     """How far `store` has come; None for a replica that cannot be reached (the primary serves
-    then, so a replica outage degrades reads to the primary instead of failing them)."""
+    then, so a replica outage degrades reads to the primary instead of failing them). The
+    connection is kept for the handler (`read_connection`); a later look replaces it, so a
+    read that waits for min_position never reads an old snapshot."""
+    conn: Connection | None = None
     try:
-        with store.engine.connect() as conn:
-            return visible_position(conn, names)
-    except OperationalError as error:
-        if store is primary:
+        conn = store.engine.connect()
+        position = visible_position(conn, names)
+    except BaseException as error:
+        if conn is not None:
+            conn.close()
+        if not isinstance(error, OperationalError) or store is primary:
             raise
         log.warning("read replica unreachable, reading from the primary: %s", error.orig)
         return None
+    previous: Connection | None = g.get("factstore_read_connection")
+    if previous is not None:
+        previous.close()
+    g.factstore_read_connection = conn
+    return position
 
 
 def _min_position() -> int | None:

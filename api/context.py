@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import Connection
 
 from api import consistency
 from api.auth import TokenTable, current_actor
@@ -30,6 +32,12 @@ class ReadServices:
 
     settings: Settings
     store: EventStore
+
+    @staticmethod
+    def connect() -> AbstractContextManager[Connection]:
+        """A connection to `store` at (at least) the response's position: the one the
+        position was read on, so a read costs one checkout and one transaction."""
+        return consistency.read_connection()
 
 
 def services() -> Services:

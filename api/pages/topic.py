@@ -29,7 +29,7 @@ def topic_page(topic: str) -> ResponseReturnValue:
     policy = services.settings.policy
     known_at = request.args.get("known_at", "").strip() or None
     valid_at = request.args.get("valid_at", "").strip() or None
-    with services.store.engine.connect() as conn:
+    with services.connect() as conn:
         meta = queries.topic_row(conn, topic)
         if meta is None:
             abort(404, description=f"There is no topic {topic!r}.")

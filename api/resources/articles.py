@@ -101,7 +101,7 @@ class Articles(MethodView):
         if "published_to" in args:
             conditions.append(a.published_at <= args["published_to"].isoformat() + "\uffff")
         where = and_(True, *conditions)
-        with services.store.engine.connect() as conn:
+        with services.connect() as conn:
             total = conn.execute(
                 select(func.count()).select_from(articles_table).where(where)
             ).scalar()

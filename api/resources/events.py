@@ -13,7 +13,7 @@ from flask import Response, request, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from api import schemas
+from api import consistency, schemas
 from api.context import reader
 from api.errors import problem
 from api.http import IMMUTABLE, REVALIDATE, etag_for, json_response, next_link, not_modified
@@ -92,6 +92,7 @@ class EventStream(MethodView):
                 headers={"Retry-After": "5"},
             )
         limit = args["limit"] if "limit" in request.args else None
+        consistency.close_read_connection()  # the stream reads on connections of its own
         stream = _sse(services.store, after, limit)
         response = Response(stream_with_context(stream), mimetype="text/event-stream")
         response.headers["Cache-Control"] = "no-store"

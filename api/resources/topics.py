@@ -43,7 +43,7 @@ def _not_found(message: str) -> NoReturn:
 def _topic_version(topic: str, conn: Connection | None = None) -> int:
     """The position of the last event that changed the topic (404 when there is none)."""
     if conn is None:
-        with reader().store.engine.connect() as own:
+        with reader().connect() as own:
             position = queries.topic_version(own, topic)
     else:
         position = queries.topic_version(conn, topic)
@@ -95,7 +95,7 @@ class Topic(MethodView):
         services = reader()
         # One connection, and the topic row read once: it gives the version (ETag) and the
         # topic's keys for the document.
-        with services.store.engine.connect() as conn:
+        with services.connect() as conn:
             meta = queries.topic_row(conn, topic)
             if meta is None:
                 _not_found(f"no topic {topic!r}")
@@ -133,7 +133,7 @@ class TopicHistory(MethodView):
         """Every change of the topic's figure, oldest first, each with its cause (the event)
         and both times: when it was recorded and the date the new figure is valid for."""
         services = reader()
-        with services.store.engine.connect() as conn:
+        with services.connect() as conn:
             etag = etag_for("history", topic, _topic_version(topic, conn))
             cached = not_modified(etag)
             if cached is not None:
