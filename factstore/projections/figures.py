@@ -48,6 +48,28 @@ CLAIM_EVENTS = frozenset(
     }
 )
 _CHUNK = 500
+# What the fold needs of a stored claim (claim_view_from_row): not the provenance texts, which
+# would make loading a topic of 40,000 claims several times slower.
+_VIEW_COLUMNS = tuple(
+    claims_table.c[name]
+    for name in (
+        "claim_id",
+        "topic",
+        "kind",
+        "value",
+        "lower",
+        "upper",
+        "qualifier",
+        "unit",
+        "as_of",
+        "published_at",
+        "attributed_to",
+        "outlet",
+        "article_id",
+        "status",
+        "asserted_position",
+    )
+)
 _DOCUMENTS_CHUNK = 1_000  # topics whose documents are built together
 _CLAIM_ASSERTED_V = catalog.CURRENT_SCHEMA[catalog.CLAIM_ASSERTED]
 # json's C scanner: (value, end index) of the JSON value starting at an index.
@@ -192,7 +214,7 @@ class FiguresProjection:
                     updated_at=row["updated_at"],
                     decision_sources=row["sources"],
                 )
-            query = select(claims_table).where(c.topic.in_(chunk)).order_by(c.asserted_position)
+            query = select(*_VIEW_COLUMNS).where(c.topic.in_(chunk)).order_by(c.asserted_position)
             for row in conn.execute(query).mappings():
                 self._register(state, state.topics[row["topic"]], claim_view_from_row(row))
             state.absent.update(topic for topic in chunk if topic not in state.topics)
