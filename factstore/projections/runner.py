@@ -326,6 +326,8 @@ class ProjectionRunner:
         for name in names or list(self.projections):
             while applied := self.step(name, batch_size):
                 total += applied
+                if applied < batch_size:
+                    break  # it read up to the head: another step would find nothing
         return total
 
     def rebuild(self, name: str, batch_size: int = 5000) -> int:
