@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Table, bindparam, select
 from factstore.domain import catalog
 from factstore.domain.claim_status import change_of, change_reason, claim_view, status_after
 from factstore.domain.events import RecordedEvent
-from factstore.domain.figures import ClaimView, PolicyConfig, TopicFigure
+from factstore.domain.figures import ClaimView, PolicyConfig, TopicFigure, summary_of
 from factstore.projections.models import (
     claims_table,
     history_table,
@@ -48,6 +48,7 @@ CLAIM_EVENTS = frozenset(
     }
 )
 _CHUNK = 500
+_UNKNOWN = object()  # summary parts of a topic loaded from its row: compare the summary itself
 # json's C scanner: (value, end index) of the JSON value starting at an index.
 _scan_json: Callable[[str, int], tuple[Any, int]] = make_scanner(
     json.JSONDecoder()  # type: ignore[arg-type]
@@ -61,6 +62,8 @@ class _TopicState:
     summary: dict[str, Any] | None
     exists: bool  # a row is already stored
     summary_json: str | None = None  # canonical_json(summary), encoded once per change
+    # TopicFigure.summary_parts() that `summary` was built from (_UNKNOWN: loaded, not built)
+    parts: object = None
     dirty: bool = False
     updated_position: int = 0
     updated_at: datetime | None = None
@@ -212,6 +215,7 @@ class FiguresProjection:
                     updated_position=row["updated_position"],
                     updated_at=row["updated_at"],
                     decision_sources=row["sources"],
+                    parts=_UNKNOWN,
                 )
             query = select(claims_table).where(c.topic.in_(chunk)).order_by(c.asserted_position)
             for row in conn.execute(query).mappings():
@@ -339,11 +343,15 @@ class FiguresProjection:
         claim_id: str,
         reason: str | None,
     ) -> None:
-        summary, sources = state.figure.summary()
+        parts, sources = state.figure.summary_parts()
         state.dirty = True
         state.updated_position = position
         state.updated_at = recorded_at
         state.decision_sources = sources
+        if parts == state.parts:
+            return  # the same decision: the same summary (most claims change nothing)
+        state.parts = parts
+        summary = None if parts is None else summary_of(*parts)
         if _figure_key(summary) == _figure_key(state.summary):
             if summary != state.summary:  # same figure, perhaps now backed by another claim
                 state.summary = summary
