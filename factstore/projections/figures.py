@@ -536,7 +536,7 @@ class _BulkWriter:
     def write_rows(self, rows: _Rows) -> None:
         held = self._held
         for row in rows.new_claims:
-            held[row[0]] = row
+            held[row[_CLAIM_ID]] = row
         updates: list[tuple[str, int, str]] = []
         for claim_id, (status, position) in rows.status_updates.items():
             held_row = held.get(claim_id)
@@ -659,6 +659,7 @@ def _member_texts(text: str | None) -> tuple[str, str] | None:
 
 # The claims table's columns: a claim row is a list of its values in this order.
 _CLAIM_COLUMNS = tuple(c.name for c in claims_table.c)
+_CLAIM_ID = _CLAIM_COLUMNS.index("claim_id")
 _STATUS = _CLAIM_COLUMNS.index("status")
 _STATUS_POSITION = _CLAIM_COLUMNS.index("status_position")
 _ASSERTED_AT = _CLAIM_COLUMNS.index("asserted_at")
