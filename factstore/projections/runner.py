@@ -191,7 +191,7 @@ class _LogReader:
             "event_id, stream_id, position, version, type, schema_version, data, metadata, "
             "recorded_at, prev_hash, hash, log_hash"
         )
-        for rows in self._batches(columns, 8):
+        for rows in self._batches(columns, 8):  # recorded_at is the 9th column
             events: list[RecordedEvent] = []
             append = events.append
             for eid, sid, pos, ver, typ, sv, data, meta, at, prev, hsh, lhsh in rows:
