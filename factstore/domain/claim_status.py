@@ -55,13 +55,14 @@ def claim_view(data: Mapping[str, Any], position: int, status: str = ACTIVE) -> 
     """The policy's view of a ClaimAsserted event's data."""
     claim = data["claim"]
     article = data["article"]
+    lower, upper = claim.get("lower"), claim.get("upper")
     return ClaimView(
         claim_id=str(data["claim_id"]),
         topic=str(claim["topic"]),
         kind=str(claim["kind"]),
         value=float(claim["value"]),
-        lower=None if claim.get("lower") is None else float(claim["lower"]),
-        upper=None if claim.get("upper") is None else float(claim["upper"]),
+        lower=None if lower is None else float(lower),
+        upper=None if upper is None else float(upper),
         qualifier=str(claim["qualifier"]),
         unit=str(claim["unit"]),
         as_of=claim.get("as_of"),

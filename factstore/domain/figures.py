@@ -454,6 +454,9 @@ def summary_of(
 
 # --- the same decision, kept up to date one claim at a time ----------------------------------
 
+# (best claim, low, high, conflict): what `summary_of` builds a summary from.
+SummaryParts = tuple[ClaimView, float | None, float | None, bool]
+
 
 class _Entry:
     """A claim with what the rules compare, computed once."""
@@ -492,10 +495,15 @@ class _Window:
             self.best = entry
         if entry.total and (self.best_total is None or entry.rank > self.best_total.rank):
             self.best_total = entry
-        self.low = min(self.low, entry.low)
-        self.high = max(self.high, entry.high)
-        self.max_wl = max(self.max_wl, entry.wl)
-        self.min_wh = min(self.min_wh, entry.wh)
+        # min()/max() keep the first of equals; so do these comparisons (and they are cheaper).
+        if entry.low < self.low:
+            self.low = entry.low
+        if entry.high > self.high:
+            self.high = entry.high
+        if entry.wl > self.max_wl:
+            self.max_wl = entry.wl
+        if entry.wh < self.min_wh:
+            self.min_wh = entry.wh
         if self.heaps is not None:
             self.heaps.push(entry)
 
@@ -622,10 +630,10 @@ class _WindowHeaps:
 
 def _irregular(view: ClaimView) -> bool:
     """NaN or -0.0 figures: min/max would depend on order, so `TopicFigure` defers to `decide`."""
-    return any(
-        x is not None and (x != x or (x == 0 and math.copysign(1.0, x) < 0))
-        for x in (view.value, view.lower, view.upper)
-    )
+    for x in (view.value, view.lower, view.upper):  # once per claim: a loop, not any()
+        if x is not None and (x != x or (x == 0 and math.copysign(1.0, x) < 0)):
+            return True
+    return False
 
 
 class TopicFigure:
@@ -696,9 +704,20 @@ class TopicFigure:
 
     def summary(self) -> tuple[dict[str, Any] | None, int]:
         """(figure_summary of the decision, number of sources): exactly as `decide` says."""
+        parts, sources = self.summary_parts()
+        return (None if parts is None else summary_of(*parts)), sources
+
+    def summary_parts(self) -> tuple[SummaryParts | None, int]:
+        """What `summary()` is built from: (best claim, low, high, conflict) of the decision
+        (None: no figure), and the number of sources. Equal parts give equal summaries, so a
+        caller can skip building one when the parts did not change."""
         if self._exact:
             decision = decide(list(self.claims.values()), self.config)
-            return figure_summary(decision), decision.sources
+            if decision.best is None:
+                return None, decision.sources
+            return (decision.best, decision.low, decision.high, decision.conflict), (
+                decision.sources
+            )
         if self._latest is None:
             return None, 0
         window = self._windows[self._latest]
@@ -711,8 +730,7 @@ class TopicFigure:
             )
         if not conflict and best.total and self._latest[0] == 1:
             conflict = self._earlier_max() > best.wh
-        view = best.view
-        return summary_of(view, window.low, window.high, conflict), len(self._sources)
+        return (best.view, window.low, window.high, conflict), len(self._sources)
 
     # --- internals -------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import operator
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from sqlalchemy import Connection, Table, bindparam, select
 from factstore.domain import catalog
 from factstore.domain.claim_status import change_of, change_reason, claim_view, status_after
 from factstore.domain.events import RecordedEvent
-from factstore.domain.figures import ClaimView, PolicyConfig, TopicFigure
+from factstore.domain.figures import ClaimView, PolicyConfig, TopicFigure, summary_of
 from factstore.projections.documents import current_documents
 from factstore.projections.models import (
     claims_table,
@@ -36,7 +37,7 @@ from factstore.projections.models import (
     status_changes_table,
     topics_table,
 )
-from factstore.projections.runner import driver_errors
+from factstore.projections.runner import LogRow, driver_errors, load_json
 from factstore.store.hashing import canonical_json
 
 CLAIM_EVENTS = frozenset(
@@ -71,7 +72,7 @@ _VIEW_COLUMNS = tuple(
     )
 )
 _DOCUMENTS_CHUNK = 1_000  # topics whose documents are built together
-_CLAIM_ASSERTED_V = catalog.CURRENT_SCHEMA[catalog.CLAIM_ASSERTED]
+_UNKNOWN = object()  # summary parts of a topic loaded from its row: compare the summary itself
 # json's C scanner: (value, end index) of the JSON value starting at an index.
 _scan_json: Callable[[str, int], tuple[Any, int]] = make_scanner(
     json.JSONDecoder()  # type: ignore[arg-type]
@@ -85,6 +86,8 @@ class _TopicState:
     summary: dict[str, Any] | None
     exists: bool  # a row is already stored
     summary_json: str | None = None  # canonical_json(summary), encoded once per change
+    # TopicFigure.summary_parts() that `summary` was built from (_UNKNOWN: loaded, not built)
+    parts: object = None
     dirty: bool = False
     updated_position: int = 0
     updated_at: datetime | None = None
@@ -107,14 +110,12 @@ class _State:
 class _Rows:
     """The rows one batch writes."""
 
-    new_claims: list[dict[str, Any]] = field(default_factory=list)
+    new_claims: list[list[Any]] = field(default_factory=list)  # values in _CLAIM_COLUMNS order
     status_updates: dict[str, tuple[str, int]] = field(default_factory=dict)
     status_changes: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any] | None] = field(default_factory=list)
     # topic -> (index in `history`, causation id) of its last row in this batch
     last_change: dict[str, tuple[int, str]] = field(default_factory=dict)
-    # position -> stored data JSON of the batch's current-schema ClaimAsserted events
-    data_json: dict[int, str] = field(default_factory=dict)
 
 
 class FiguresProjection:
@@ -131,24 +132,48 @@ class FiguresProjection:
         if self._apply_batch(conn, state, events):
             self._write_topics(conn, state)
 
-    def rebuild(self, conn: Connection, batches: Iterable[Sequence[RecordedEvent]]) -> None:
+    def rebuild(self, conn: Connection, batches: Iterable[Sequence[LogRow]]) -> None:
         """Apply consecutive batches (the whole log, in order) to this projection's empty
         tables; the caller's transaction covers them all. Rows go to the driver directly
-        (`_BulkWriter`), the tables' secondary indexes are built once at the end."""
+        (`_BulkWriter`), the tables' secondary indexes are built once at the end.
+
+        Events come as stored (`LogRow`): only `data` is decoded up front; the metadata only
+        when a row needs it. The stored data text of a current-schema event is canonical JSON,
+        so a claim's `claim_json`/`article_json` are cut from it, not encoded again."""
         state = _State(complete=True)
         writer = _BulkWriter(conn)
+        fold = self._fold
+        loads = load_json
+        upcast = catalog.upcast
+        current = catalog.CURRENT_SCHEMA
         with writer.indexes_deferred(self.tables):
-            for events in batches:
-                self._apply_batch(conn, state, events, writer)
+            for batch in batches:
+                rows = _Rows()
+                for event_id, stream_id, position, typ, version, text, metadata, at in batch:
+                    if typ not in CLAIM_EVENTS:
+                        continue
+                    data: dict[str, Any] = loads(text)
+                    stored: str | None = text
+                    if version != current.get(typ):  # an older shape: upcast, encode anew
+                        data, stored = upcast(typ, version, data), None
+                    fold(
+                        state,
+                        rows,
+                        typ,
+                        position,
+                        stream_id,
+                        at,
+                        event_id,
+                        metadata,
+                        data,
+                        text=stored,
+                    )
+                writer.write_rows(rows)
             writer.flush_claims()
             self._write_topics(conn, state, writer)
 
     def _apply_batch(
-        self,
-        conn: Connection,
-        state: _State,
-        events: Sequence[RecordedEvent],
-        writer: _BulkWriter | None = None,
+        self, conn: Connection, state: _State, events: Sequence[RecordedEvent]
     ) -> bool:
         upcast = catalog.upcast
         shaped = [
@@ -159,19 +184,20 @@ class FiguresProjection:
         if not state.complete:
             self._load(conn, state, shaped)
         rows = _Rows()
-        texts: list[str] | None = getattr(events, "data_json", None)
-        if texts is not None:  # a rebuild's LogBatch: the stored text of each event's data
-            rows.data_json = {
-                e.position: text
-                for e, text in zip(events, texts, strict=True)
-                if e.type == catalog.CLAIM_ASSERTED and e.schema_version == _CLAIM_ASSERTED_V
-            }
-        for event, data in shaped:
-            self._apply_one(state, rows, event, data)
-        if writer is not None:
-            writer.write_rows(rows)
-        else:
-            self._write_rows(conn, rows)
+        for e, data in shaped:
+            self._fold(
+                state,
+                rows,
+                e.type,
+                e.position,
+                e.stream_id,
+                e.recorded_at,
+                e.event_id,
+                e.metadata,
+                data,
+                None,
+            )
+        self._write_rows(conn, rows)
         return True
 
     # --- loading ---------------------------------------------------------------------------------
@@ -213,6 +239,7 @@ class FiguresProjection:
                     updated_position=row["updated_position"],
                     updated_at=row["updated_at"],
                     decision_sources=row["sources"],
+                    parts=_UNKNOWN,
                 )
             query = select(*_VIEW_COLUMNS).where(c.topic.in_(chunk)).order_by(c.asserted_position)
             for row in conn.execute(query).mappings():
@@ -229,12 +256,25 @@ class FiguresProjection:
 
     # --- folding ---------------------------------------------------------------------------------
 
-    def _apply_one(
-        self, state: _State, rows: _Rows, event: RecordedEvent, data: dict[str, Any]
+    def _fold(
+        self,
+        state: _State,
+        rows: _Rows,
+        typ: str,
+        position: int,
+        stream_id: str,
+        recorded_at: datetime,
+        event_id: Any,
+        metadata: Metadata,
+        data: dict[str, Any],
+        text: str | None,
     ) -> None:
-        if event.type == catalog.CLAIM_ASSERTED:
-            view = claim_view(data, event.position)
-            topic = state.topics.get(view.topic)
+        """Fold one claim event (its data in the current shape; `text` its stored canonical
+        JSON when known) into the state and the batch's rows."""
+        if typ == catalog.CLAIM_ASSERTED:
+            view = claim_view(data, position)
+            name = view.topic
+            topic = state.topics.get(name)
             if topic is None:
                 claim = data["claim"]
                 topic = _TopicState(
@@ -249,16 +289,26 @@ class FiguresProjection:
                     summary=None,
                     exists=False,
                 )
-                state.topics[view.topic] = topic
-                state.absent.discard(view.topic)
+                state.topics[name] = topic
+                state.absent.discard(name)
             if not self._register(state, topic, view):
                 return  # asserted already (a re-extraction that found the same claim)
-            text = rows.data_json.get(event.position)
-            rows.new_claims.append(_claim_row(view, data, event, text))
-            self._recompute(rows, topic, view.topic, event, view.claim_id, None)
+            rows.new_claims.append(_claim_row(view, data, stream_id, position, recorded_at, text))
+            self._recompute(
+                rows,
+                topic,
+                name,
+                typ,
+                position,
+                recorded_at,
+                event_id,
+                metadata,
+                view.claim_id,
+                None,
+            )
             return
 
-        if event.type == catalog.ARTICLE_WITHDRAWN:
+        if typ == catalog.ARTICLE_WITHDRAWN:
             claim_ids = state.article_claims.get(data["article_id"], ())
             located = [(claim_id, state.claim_topic[claim_id]) for claim_id in claim_ids]
             # In log order, whatever order the claims were loaded in.
@@ -269,7 +319,8 @@ class FiguresProjection:
             if where is None:
                 return  # names a claim that was never asserted: nothing to change
             located = [(claim_id, where)]
-        change = change_of(event.type, data)
+        change = change_of(typ, data)
+        meta = _metadata(metadata)
         for claim_id, name in located:
             topic = state.topics[name]
             known = topic.figure.claims[claim_id]
@@ -277,50 +328,70 @@ class FiguresProjection:
             if status == known.status:
                 continue
             topic.figure.set_status(claim_id, status)
-            rows.status_updates[claim_id] = (status, event.position)
+            rows.status_updates[claim_id] = (status, position)
             rows.status_changes.append(
                 {
                     "claim_id": claim_id,
                     "topic": name,
-                    "position": event.position,
-                    "recorded_at": event.recorded_at,
+                    "position": position,
+                    "recorded_at": recorded_at,
                     "status": status,
-                    "event_type": event.type,
+                    "event_type": typ,
                     "reason": change_reason(data),
-                    "actor": event.metadata.get("actor"),
+                    "actor": meta.get("actor"),
                 }
             )
-            self._recompute(rows, topic, name, event, claim_id, change_reason(data))
+            self._recompute(
+                rows,
+                topic,
+                name,
+                typ,
+                position,
+                recorded_at,
+                event_id,
+                meta,
+                claim_id,
+                change_reason(data),
+            )
 
     def _recompute(
         self,
         rows: _Rows,
         state: _TopicState,
         topic: str,
-        event: RecordedEvent,
+        typ: str,
+        position: int,
+        recorded_at: datetime,
+        event_id: Any,
+        metadata: Metadata,
         claim_id: str,
         reason: str | None,
     ) -> None:
-        summary, sources = state.figure.summary()
+        parts, sources = state.figure.summary_parts()
         state.dirty = True
-        state.updated_position = event.position
-        state.updated_at = event.recorded_at
+        state.updated_position = position
+        state.updated_at = recorded_at
         state.decision_sources = sources
+        if parts == state.parts:
+            return  # the same decision: the same summary (most claims change nothing)
+        state.parts = parts
+        summary = None if parts is None else summary_of(*parts)
         if _figure_key(summary) == _figure_key(state.summary):
             if summary != state.summary:  # same figure, perhaps now backed by another claim
                 state.summary = summary
                 state.summary_json = None if summary is None else canonical_json(summary)
             return
         after_json = None if summary is None else canonical_json(summary)
-        causation = event.metadata.get("causation_id")
-        cause = event.metadata.get("causation_type")
+        meta = _metadata(metadata)
+        causation = meta.get("causation_id")
+        cause = meta.get("causation_type")
         detail = "; ".join(p for p in (reason, f"caused by {cause}" if cause else None) if p)
         row: dict[str, Any] = {
             "topic": topic,
-            "position": event.position,
-            "recorded_at": event.recorded_at,
-            "cause_event_type": event.type,
-            "cause_event_id": str(event.event_id),
+            "position": position,
+            "recorded_at": recorded_at,
+            "cause_event_type": typ,
+            "cause_event_id": _event_id_text(event_id),
             "cause_claim_id": claim_id,
             "cause_detail": detail or None,
             "before_json": state.summary_json,
@@ -349,7 +420,10 @@ class FiguresProjection:
 
     def _write_rows(self, conn: Connection, rows: _Rows) -> None:
         if rows.new_claims:
-            conn.execute(claims_table.insert(), rows.new_claims)
+            conn.execute(
+                claims_table.insert(),
+                [dict(zip(_CLAIM_COLUMNS, row, strict=True)) for row in rows.new_claims],
+            )
         if rows.status_updates:
             c = claims_table.c
             conn.execute(
@@ -413,7 +487,7 @@ class _BulkWriter:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.sqlite = conn.dialect.name == "sqlite"
-        self._held: dict[str, dict[str, Any]] = {}  # claim id -> row, oldest first
+        self._held: dict[str, list[Any]] = {}  # claim id -> row, oldest first
         self._last_moment: datetime | None = None
         self._last_text = ""
 
@@ -477,20 +551,36 @@ class _BulkWriter:
                 for row in rows:
                     write(pick(row))
 
+    def insert_claims(self, rows: list[list[Any]]) -> None:
+        """Claim rows, each its values in `_CLAIM_COLUMNS` order."""
+        if not rows:
+            return
+        with driver_errors(self.conn):
+            if self.sqlite:
+                text = self._text
+                for row in rows:
+                    row[_ASSERTED_AT] = text(row[_ASSERTED_AT])
+                self._driver().executemany(_CLAIMS_INSERT_SQLITE, rows)
+                return
+            with self._driver().cursor() as cursor, cursor.copy(_CLAIMS_COPY) as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+
     def write_rows(self, rows: _Rows) -> None:
         held = self._held
         for row in rows.new_claims:
-            held[row["claim_id"]] = row
+            held[row[_CLAIM_ID]] = row
         updates: list[tuple[str, int, str]] = []
         for claim_id, (status, position) in rows.status_updates.items():
             held_row = held.get(claim_id)
             if held_row is None:
                 updates.append((status, position, claim_id))
             else:
-                held_row["status"], held_row["status_position"] = status, position
+                held_row[_STATUS], held_row[_STATUS_POSITION] = status, position
         if len(held) > self.HELD_CLAIMS:
             oldest = list(itertools.islice(held, len(held) - self.HELD_CLAIMS // 2))
-            self.insert(claims_table, [held.pop(claim_id) for claim_id in oldest])
+            self.insert_claims([held.pop(claim_id) for claim_id in oldest])
         if updates:  # claims written already
             mark = "?" if self.sqlite else "%s"
             sql = (
@@ -508,7 +598,7 @@ class _BulkWriter:
 
     def flush_claims(self) -> None:
         """Write the claim rows still held back (the end of a rebuild)."""
-        self.insert(claims_table, list(self._held.values()))
+        self.insert_claims(list(self._held.values()))
         self._held.clear()
 
 
@@ -601,38 +691,74 @@ def _member_texts(text: str | None) -> tuple[str, str] | None:
     return text[11 : boundary + 1], text[boundary + 10 : claim_end]
 
 
+# The claims table's columns: a claim row is a list of its values in this order.
+_CLAIM_COLUMNS = tuple(c.name for c in claims_table.c)
+_CLAIM_ID = _CLAIM_COLUMNS.index("claim_id")
+_STATUS = _CLAIM_COLUMNS.index("status")
+_STATUS_POSITION = _CLAIM_COLUMNS.index("status_position")
+_ASSERTED_AT = _CLAIM_COLUMNS.index("asserted_at")
+_CLAIM_COLUMN_LIST = ", ".join(f'"{c}"' for c in _CLAIM_COLUMNS)
+_CLAIMS_INSERT_SQLITE = (
+    f"INSERT INTO claims ({_CLAIM_COLUMN_LIST}) VALUES ({', '.join('?' for _ in _CLAIM_COLUMNS)})"
+)
+_CLAIMS_COPY = f"COPY claims ({_CLAIM_COLUMN_LIST}) FROM STDIN"
+
+
 def _claim_row(
-    view: ClaimView, data: Mapping[str, Any], event: RecordedEvent, text: str | None = None
-) -> dict[str, Any]:
+    view: ClaimView,
+    data: Mapping[str, Any],
+    stream_id: str,
+    position: int,
+    recorded_at: datetime,
+    text: str | None,
+) -> list[Any]:
+    """The claims row of a ClaimAsserted event, in `_CLAIM_COLUMNS` order."""
     claim = data["claim"]
     members = _member_texts(text)
     if members is None:
         members = canonical_json(data["article"]), canonical_json(claim)
-    return {
-        "claim_id": view.claim_id,
-        "topic": view.topic,
-        "stream_id": event.stream_id,
-        "article_id": view.article_id,
-        "measure": claim["measure"],
-        "subject": claim["subject"],
-        "place": claim.get("place"),
-        "kind": view.kind,
-        "value": view.value,
-        "lower": view.lower,
-        "upper": view.upper,
-        "qualifier": view.qualifier,
-        "unit": view.unit,
-        "as_of": view.as_of,
-        "published_at": view.published_at,
-        "attributed_to": view.attributed_to,
-        "outlet": view.outlet,
-        "status": view.status,
-        "asserted_position": event.position,
-        "asserted_at": event.recorded_at,
-        "status_position": event.position,
-        "claim_json": members[1],
-        "article_json": members[0],
-    }
+    return [
+        view.claim_id,
+        view.topic,
+        stream_id,
+        view.article_id,
+        claim["measure"],
+        claim["subject"],
+        claim.get("place"),
+        view.kind,
+        view.value,
+        view.lower,
+        view.upper,
+        view.qualifier,
+        view.unit,
+        view.as_of,
+        view.published_at,
+        view.attributed_to,
+        view.outlet,
+        view.status,
+        position,
+        recorded_at,
+        position,
+        members[1],
+        members[0],
+    ]
+
+
+Metadata = Mapping[str, Any] | str  # an event's metadata, or its stored JSON text
+
+
+def _metadata(metadata: Metadata) -> Mapping[str, Any]:
+    """An event's metadata, decoded if it is still its stored text (a rebuild decodes it only
+    for the rows that need it)."""
+    if isinstance(metadata, str):
+        decoded: dict[str, Any] = load_json(metadata)
+        return decoded
+    return metadata
+
+
+def _event_id_text(event_id: Any) -> str:
+    """The canonical text of an event id, whether a UUID or SQLite's stored 32 hex digits."""
+    return str(event_id if isinstance(event_id, uuid.UUID) else uuid.UUID(event_id))
 
 
 def _topic_row(topic: str, state: _TopicState, document_json: str | None) -> dict[str, Any]:

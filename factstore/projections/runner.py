@@ -85,12 +85,13 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-class LogBatch(list[RecordedEvent]):
-    """A rebuild's batch of events, with each event's `data` as stored (`data_json[i]` for the
-    i-th event): the canonical JSON text the event hash covers, so a projection can store parts
-    of it without encoding them again."""
-
-    data_json: list[str]
+# A rebuild's event as read, without building a RecordedEvent: (event_id as the driver gives it
+# (SQLite: 32 hex digits, PostgreSQL: a UUID), stream_id, position, type, schema_version, data and
+# metadata as stored (canonical JSON text: `data` is the text the event hash covers), recorded_at
+# (aware datetime, one object per append)).
+LogRow = tuple[Any, str, int, str, int, str, str, datetime]
+_POSITION = 2
+_RECORDED_AT = 7
 
 
 class _LogReader:
@@ -100,7 +101,9 @@ class _LogReader:
     skipping them skips decoding article texts.
 
     Reads run on the transaction's driver connection with precompiled SQL (no per-row SQLAlchemy
-    processing), as `EventStore` reads do."""
+    processing), as `EventStore` reads do. `rows` yields what a projection's `rebuild` folds
+    (`LogRow`s: no JSON decoded, nothing built per event); `events` yields RecordedEvents for
+    `apply`."""
 
     def __init__(
         self,
@@ -126,21 +129,20 @@ class _LogReader:
         self.sqlite = store.backend == "sqlite"
         mark = "?" if self.sqlite else "%s"
         self.types: list[str | None] = [*sorted(types)] if types is not None else [None]
-        where = f"position > {mark} AND position <= {mark}"
-        self.sql = {
+        self.where = {
             typ: (
-                "SELECT event_id, stream_id, version, position, type, schema_version, data, "
-                "metadata, recorded_at, prev_hash, hash, log_hash FROM events WHERE "
-                f"{where}{'' if typ is None else f' AND type = {mark}'} "
-                f"ORDER BY position LIMIT {mark}"
+                f"position > {mark} AND position <= {mark}"
+                f"{'' if typ is None else f' AND type = {mark}'} ORDER BY position LIMIT {mark}"
             )
             for typ in self.types
         }
 
-    def _rows(self, typ: str | None) -> Iterator[Any]:
+    def _rows(self, typ: str | None, columns: str) -> Iterator[Any]:
         """The rows (of one type), in position order, a page at a time. One query per type
         walks the (type, position) index in order; one query over all the types would sort every
-        remaining row of them for each page."""
+        remaining row of them for each page. `columns` starts with event_id, stream_id,
+        position."""
+        sql = f"SELECT {columns} FROM events WHERE {self.where[typ]}"
         after = 0
         driver = self.conn.connection.driver_connection
         while True:
@@ -150,45 +152,70 @@ class _LogReader:
             with driver_errors(self.conn):
                 cursor = driver.cursor()  # type: ignore[union-attr]
                 try:
-                    cursor.execute(self.sql[typ], params)
+                    cursor.execute(sql, params)
                     rows: list[Any] = cursor.fetchall()
                 finally:
                     cursor.close()
             yield from rows
             if len(rows) < self.batch_size:
                 return
-            after = rows[-1][3]
+            after = rows[-1][_POSITION]
 
-    def batches(self) -> Iterator[LogBatch]:
-        loads = load_json
-        to_uuid = uuid.UUID
-        last_at: Any = None
-        moment = _EPOCH
-        merged = heapq.merge(*(self._rows(typ) for typ in self.types), key=_position)
+    def _batches(self, columns: str, at: int) -> Iterator[list[Any]]:
+        """Driver rows of the types read, merged by position, in batches that end where an
+        append ended (see ProjectionRunner.step); `at` is the index of recorded_at."""
+        merged = heapq.merge(
+            *(self._rows(typ, columns) for typ in self.types), key=operator.itemgetter(_POSITION)
+        )
         pending: list[Any] = []
         while True:
             rows = pending + list(itertools.islice(merged, self.batch_size - len(pending)))
             if not rows:
                 return
-            # A batch ends only where an append ended (see ProjectionRunner.step).
             pending = []
             for row in merged:
-                if row[8] != rows[-1][8]:
+                if row[at] != rows[-1][at]:
                     pending = [row]
                     break
                 rows.append(row)
-            events = LogBatch()
-            append = events.append
-            events.data_json = [row[6] for row in rows]
-            for eid, sid, ver, pos, typ, sv, data, meta, at, prev, hsh, lhsh in rows:
+            yield rows
+
+    def rows(self) -> Iterator[list[LogRow]]:
+        """Batches of `LogRow`s."""
+        last_at: Any = None
+        moment = _EPOCH
+        sqlite = self.sqlite
+        columns = "event_id, stream_id, position, type, schema_version, data, metadata, recorded_at"
+        for rows in self._batches(columns, _RECORDED_AT):
+            batch: list[LogRow] = []
+            append = batch.append
+            for eid, sid, pos, typ, sv, data, meta, at in rows:
                 if at != last_at:  # one append shares one timestamp
                     last_at = at
+                    moment = _utc(datetime.fromisoformat(at) if sqlite else at)
+                append((eid, sid, pos, typ, sv, data, meta, moment))
+            yield batch
+
+    def events(self) -> Iterator[list[RecordedEvent]]:
+        """Batches of RecordedEvents."""
+        loads = load_json
+        to_uuid = uuid.UUID
+        last_at: Any = None
+        moment = _EPOCH
+        columns = (
+            "event_id, stream_id, position, version, type, schema_version, data, metadata, "
+            "recorded_at, prev_hash, hash, log_hash"
+        )
+        for rows in self._batches(columns, 8):  # recorded_at is the 9th column
+            events: list[RecordedEvent] = []
+            append = events.append
+            for eid, sid, pos, ver, typ, sv, data, meta, at, prev, hsh, lhsh in rows:
+                if at != last_at:
+                    last_at = at
                     moment = _utc(datetime.fromisoformat(at) if self.sqlite else at)
-                if self.sqlite:
-                    eid = to_uuid(eid)
                 append(
                     RecordedEvent(
-                        eid,
+                        to_uuid(eid) if self.sqlite else eid,
                         sid,
                         ver,
                         pos,
@@ -206,7 +233,6 @@ class _LogReader:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_position = operator.itemgetter(3)
 
 # json's C scanner called directly (json.loads adds two regex matches and two Python calls).
 _scan_json: Callable[[str, int], tuple[Any, int]] = make_scanner(
@@ -333,9 +359,10 @@ class ProjectionRunner:
     def rebuild(self, name: str, batch_size: int = 5000) -> int:
         """Drop the projection's rows and replay the whole log into them, in one transaction:
         readers see the old state until the new one is complete. A projection with a
-        `rebuild(conn, batches)` method gets every batch in one call (it may keep state across
-        them); others get `apply` per batch. A projection with `event_types` gets only events
-        of those types. Returns the number of events in the log it covered."""
+        `rebuild(conn, batches)` method gets every batch (a list of `LogRow`s) in one call (it
+        may keep state across them); others get `apply` per batch of RecordedEvents. A
+        projection with `event_types` gets only events of those types. Returns the number of
+        events in the log it covered."""
         projection = self.projections[name]
         conn = self._begin()
         try:
@@ -347,9 +374,9 @@ class ProjectionRunner:
             whole = getattr(projection, "rebuild", None)
             with _no_gc():
                 if callable(whole):
-                    whole(conn, read.batches())
+                    whole(conn, read.rows())
                 else:
-                    for events in read.batches():
+                    for events in read.events():
                         projection.apply(conn, events)
             self.write_checkpoint(conn, name, read.head)
             conn.commit()
