@@ -599,8 +599,10 @@ def token(actor: str, add_to: Path | None) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option(
     "--workers",
-    default=lambda: 2 * (os.cpu_count() or 1),
-    show_default="two per core",
+    # Capped: each worker holds its own pool of database connections (PostgreSQL allows 100
+    # by default); scale out with more machines or --workers, knowingly.
+    default=lambda: min(2 * (os.cpu_count() or 1), 8),
+    show_default="two per core, at most 8",
     type=click.IntRange(1, 256),
     help="Processes.",
 )
