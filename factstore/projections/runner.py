@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError
 
 from factstore.domain.events import RecordedEvent
 from factstore.projections.models import checkpoints_table as cp
-from factstore.store.database import SQLITE_BEGIN
+from factstore.store.database import SQLITE_BEGIN, write_gate
 from factstore.store.event_store import EventStore
 from factstore.store.models import events_table
 
@@ -307,6 +307,10 @@ class ProjectionRunner:
 
     def step(self, name: str, batch_size: int = 2000) -> int:
         """Apply at most one batch to one projection; the number of events applied."""
+        with write_gate(self.store.engine):
+            return self._step(name, batch_size)
+
+    def _step(self, name: str, batch_size: int) -> int:
         projection = self.projections[name]
         conn = self._begin()
         try:
@@ -363,6 +367,10 @@ class ProjectionRunner:
         may keep state across them); others get `apply` per batch of RecordedEvents. A
         projection with `event_types` gets only events of those types. Returns the number of
         events in the log it covered."""
+        with write_gate(self.store.engine):
+            return self._rebuild(name, batch_size)
+
+    def _rebuild(self, name: str, batch_size: int) -> int:
         projection = self.projections[name]
         conn = self._begin()
         try:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import PoolProxiedConnection
 
 from factstore.domain.events import ExpectedVersion, NewEvent, RecordedEvent, StreamState
-from factstore.store.database import backend_name
+from factstore.store.database import backend_name, write_gate
 from factstore.store.errors import (
     EventIdReused,
     ImportRefused,
@@ -744,6 +744,7 @@ class _WriteTransaction:
     def __init__(self, engine: Engine, backend: str) -> None:
         self._engine = engine
         self._backend = backend
+        self._gate = write_gate(engine)
         self._raw: PoolProxiedConnection | None = None
         self.driver: Any = None
 
@@ -752,7 +753,12 @@ class _WriteTransaction:
         return _driver_errors(self._engine, self._raw)
 
     def __enter__(self) -> _WriteTransaction:
-        self._raw = self._engine.raw_connection()
+        self._gate.__enter__()
+        try:
+            self._raw = self._engine.raw_connection()
+        except BaseException:
+            self._gate.__exit__(None, None, None)
+            raise
         self.driver = self._raw.driver_connection
         try:
             with self.errors():
@@ -763,24 +769,28 @@ class _WriteTransaction:
                     self.driver.autocommit = True
         except BaseException:
             self._raw.close()
+            self._gate.__exit__(None, None, None)
             raise
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         assert self._raw is not None
-        if self._raw.dbapi_connection is None:  # invalidated (the server went away): no rollback
-            self._raw.close()
-            return
         try:
-            with self.errors():
-                if exc_type is not None:
-                    self.driver.rollback()  # a no-op when no transaction is open
-                elif self._backend == "sqlite":
-                    self.driver.commit()
-                if self._backend == "postgresql":
-                    self.driver.autocommit = False  # the pool's state for everyone else
+            if self._raw.dbapi_connection is None:  # invalidated (the server went away)
+                self._raw.close()
+                return
+            try:
+                with self.errors():
+                    if exc_type is not None:
+                        self.driver.rollback()  # a no-op when no transaction is open
+                    elif self._backend == "sqlite":
+                        self.driver.commit()
+                    if self._backend == "postgresql":
+                        self.driver.autocommit = False  # the pool's state for everyone else
+            finally:
+                self._raw.close()
         finally:
-            self._raw.close()
+            self._gate.__exit__(None, None, None)
 
 
 @dataclass(frozen=True, slots=True)
