@@ -164,6 +164,7 @@ def paced(rate: float, clients: int, stop: threading.Event, send: Any) -> list[t
 
     def client() -> None:
         conn = http.client.HTTPConnection(HOST, PORT[0], timeout=60)
+        sent = 0
         while not stop.is_set():
             with lock:
                 number = next(tickets)
@@ -171,6 +172,14 @@ def paced(rate: float, clients: int, stop: threading.Event, send: Any) -> list[t
             if due > time.monotonic() and stop.wait(due - time.monotonic()):
                 break
             conn = send(conn, number)
+            sent += 1
+            if sent % RECONNECT_EVERY == 0:
+                # A keep-alive connection stays with the gunicorn worker that accepted it, and
+                # one worker may accept every connection opened at once at the start (a run
+                # saw three of four workers idle). Clients that reconnect now and then, as
+                # pooled HTTP clients do, spread over the workers that are free to accept.
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, PORT[0], timeout=60)
         conn.close()
 
     threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
@@ -180,6 +189,7 @@ def paced(rate: float, clients: int, stop: threading.Event, send: Any) -> list[t
 
 
 PORT = [0]
+RECONNECT_EVERY = 50  # requests per keep-alive connection
 
 
 def request(
