@@ -16,7 +16,15 @@ from flask_smorest import Blueprint, abort
 from api import consistency, schemas
 from api.context import reader
 from api.errors import problem
-from api.http import IMMUTABLE, REVALIDATE, etag_for, json_response, next_link, not_modified
+from api.http import (
+    IMMUTABLE,
+    REVALIDATE,
+    body_response,
+    encode_document,
+    etag_for,
+    next_link,
+    not_modified,
+)
 from api.spec import errors
 from factstore.store.event_store import EventStore
 from factstore.store.export import event_record as event_document  # one document per event
@@ -31,8 +39,7 @@ SSE_KEEPALIVE_SECONDS = 5.0
 SSE_MAX_STREAMS = int(os.environ.get("FACTSTORE_API_SSE_STREAMS", "4"))  # set by `serve`
 SSE_MAX_SECONDS = 300.0
 _streams = threading.BoundedSemaphore(SSE_MAX_STREAMS)
-# Built once per process (dumping does not mutate a schema; threads may share them).
-_EVENT_PAGE = schemas.EventPageSchema()
+# Built once per process (dumping does not mutate a schema; threads may share it).
 _EVENT = schemas.EventSchema()
 
 
@@ -45,7 +52,8 @@ class Events(MethodView):
         """Events after a position, in log order. Follow `Link: rel=next` (or `next_after`)."""
         services = reader()
         after, limit = args["after"], args["limit"]
-        head = services.store.head_position()
+        with services.connect() as conn:
+            head = services.store.head_position(conn)
         events = services.store.read_all(after, limit) if after < head else []
         next_after = events[-1].position if events else after
         # A full page below the head never changes again: the log is append-only.
@@ -59,7 +67,9 @@ class Events(MethodView):
             "next_after": next_after,
             "head_position": head,
         }
-        response = json_response(_EVENT_PAGE, document, etag, cache)
+        # Built by the code in its schema's shape: encoded directly (test_read_path.py holds it
+        # to EventPageSchema's dump); marshmallow took a third of a page's time.
+        response = body_response(encode_document(document), etag, cache)
         response.headers["Link"] = next_link(after=next_after, limit=limit)
         return response
 

@@ -493,6 +493,24 @@ def list_claims(
         return [claim_document(r) for r in conn.execute(query).mappings()], int(total or 0)
 
 
+_ARTICLE_ROW = select(articles_table).where(articles_table.c.stream_id == bindparam("stream_id"))
+_ARTICLE_CLAIMS = (
+    select(claims_table)
+    .where(claims_table.c.stream_id == bindparam("stream_id"))
+    .order_by(claims_table.c.asserted_position)
+)
+
+
+def article_with_claims(conn: Connection, stream_id: str) -> dict[str, Any] | None:
+    """An article's current state and every claim extracted from it (the API's article
+    document); None if there is no such article. Statements built once: a hot read."""
+    row = conn.execute(_ARTICLE_ROW, {"stream_id": stream_id}).mappings().first()
+    if row is None:
+        return None
+    claims = conn.execute(_ARTICLE_CLAIMS, {"stream_id": stream_id}).mappings()
+    return {**article_document(row), "claims": [claim_document(r) for r in claims]}
+
+
 def get_article(engine: Engine, stream_id: str) -> dict[str, Any] | None:
     a = articles_table.c
     with engine.connect() as conn:

@@ -514,9 +514,12 @@ class EventStore:
                 return
             after_position = batch[-1].position
 
-    def head_position(self) -> int:
-        with self.engine.connect() as conn:
+    def head_position(self, conn: Connection | None = None) -> int:
+        """The last position in the log (0 when empty); on `conn` when given."""
+        if conn is not None:
             return self._log_head(conn)[0]
+        with self.engine.connect() as own:
+            return self._log_head(own)[0]
 
     def head(self) -> tuple[int, str]:
         """(position, log hash) of the last event: the digest an auditor writes down."""

@@ -102,3 +102,25 @@ def test_body_cache_evicts_the_least_recently_used_within_its_bytes() -> None:
     assert cache.get("b") is None and cache.get("a") is not None and len(cache) == 8
     cache.put("big", b"x" * 101)  # over an eighth of the budget: not kept
     assert cache.get("big") is None
+
+
+def test_event_pages_and_articles_are_exactly_their_schemas_dump(
+    seeded_client: FlaskClient,
+) -> None:
+    page_schema, article_schema = schemas.EventPageSchema(), schemas.ArticleDetailSchema()
+    head = seeded_client.get("/v1/events?limit=1").get_json()["head_position"]
+    assert head > 20
+    for after, limit in ((0, 7), (5, 100), (head - 3, 50), (head, 10)):
+        response = seeded_client.get(f"/v1/events?after={after}&limit={limit}")
+        assert response.status_code == 200 and response.mimetype == "application/json"
+        body = response.get_data()
+        assert body == schema_bytes(seeded_client, page_schema, body), (after, limit)
+    articles = seeded_client.get("/v1/articles?limit=100").get_json()["items"]
+    claims = 0
+    for article in articles:
+        response = seeded_client.get(f"/v1/articles/{article['stream_id']}")
+        assert response.status_code == 200
+        body = response.get_data()
+        assert body == schema_bytes(seeded_client, article_schema, body), article["stream_id"]
+        claims += len(response.get_json()["claims"])
+    assert len(articles) >= 5 and claims > 0
