@@ -31,8 +31,8 @@ import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 EXACT = "exact"
 # Qualifiers that bound the figure on one or both sides; anything else non-exact is approximate.
@@ -53,9 +53,12 @@ BOUNDED_QUALIFIERS = frozenset(
 INELIGIBLE_STATUSES = frozenset({"retracted", "deprecated", "withdrawn"})
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimView:
-    """A claim as the policy sees it: the figure, its dates, its source and its status."""
+class ClaimView(NamedTuple):
+    """A claim as the policy sees it: the figure, its dates, its source and its status.
+
+    A named tuple (immutable, compared and hashed by its fields, like a frozen dataclass): an
+    as-of read builds one per claim of the topic, and a tuple is built ~5x faster than a frozen
+    dataclass, which sets each field through object.__setattr__."""
 
     claim_id: str
     topic: str
@@ -291,8 +294,14 @@ def widened(claim: ClaimView, tolerance: float) -> tuple[float, float]:
 
 def agree(a: ClaimView, b: ClaimView, tolerance: float) -> bool:
     """Whether two figures can both be true, allowing `tolerance` relative slack."""
+    return _agrees_within(a, widened(b, tolerance), tolerance)
+
+
+def _agrees_within(a: ClaimView, b_widened: tuple[float, float], tolerance: float) -> bool:
+    """`agree(a, b, tolerance)` given `widened(b, tolerance)`: a window's claims are all
+    compared with one best claim, whose widened interval is then computed once."""
     a_low, a_high = widened(a, tolerance)
-    b_low, b_high = widened(b, tolerance)
+    b_low, b_high = b_widened
     return a_low <= b_high and b_low <= a_high
 
 
@@ -330,9 +339,14 @@ def decide(
     window = windows[latest]
     best = best_of(window, config)
     bounds = [range_bounds(c) for c in window]
+    best_widened = widened(best, config.conflict_tolerance)
     competing = tuple(
         sorted(
-            (c for c in window if c is not best and not agree(c, best, config.conflict_tolerance)),
+            (
+                c
+                for c in window
+                if c is not best and not _agrees_within(c, best_widened, config.conflict_tolerance)
+            ),
             key=lambda c: c.position,
         )
     )
@@ -686,7 +700,7 @@ class TopicFigure:
         view = self.claims[claim_id]
         if view.status == status:
             return view
-        changed = replace(view, status=status)
+        changed = view._replace(status=status)
         self.claims[claim_id] = changed
         if view.status not in INELIGIBLE_STATUSES:
             self._remove(claim_id)
