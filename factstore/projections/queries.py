@@ -13,11 +13,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select
+from sqlalchemy import Connection, Dialect, Engine, Select, and_, bindparam, func, or_, select
 
 from factstore.domain.claim_status import status_at
 from factstore.domain.figures import (
@@ -45,6 +44,7 @@ from factstore.projections.models import (
     status_changes_table,
     topics_table,
 )
+from factstore.projections.runner import driver_errors
 from factstore.store.hashing import format_timestamp
 from factstore.store.models import events_table
 
@@ -144,11 +144,12 @@ _TOPIC_STATUS_CHANGES_KNOWN_AT = (
     )
     .order_by(status_changes_table.c.position, status_changes_table.c.id)
 )
-# What the policy reads of a claim (ClaimView's fields but the topic, in its order) and the
-# position of its last status change: narrow rows, so a read's cost per claim stays small; the
-# full rows (provenance texts) are read only for the claims a figure document shows.
-_VIEW_COLUMNS = (
+# What the policy reads of a claim (ClaimView's fields, in its order) and the position of its
+# last status change: narrow rows, so a read's cost per claim stays small; the full rows
+# (provenance texts) are read only for the claims a figure document shows.
+VIEW_COLUMNS = (
     claims_table.c.claim_id,
+    claims_table.c.topic,
     claims_table.c.kind,
     claims_table.c.value,
     claims_table.c.lower,
@@ -165,7 +166,7 @@ _VIEW_COLUMNS = (
     claims_table.c.status_position,
 )
 _TOPIC_VIEWS = (
-    select(*_VIEW_COLUMNS)
+    select(*VIEW_COLUMNS)
     .where(claims_table.c.topic == bindparam("topic"))
     .order_by(claims_table.c.asserted_position)
 )
@@ -214,7 +215,7 @@ def topic_claims(conn: Connection, topic: str, as_of: AsOf) -> list[tuple[ClaimV
 
 
 def _replace_status(view: ClaimView, status: str) -> ClaimView:
-    return view if view.status == status else replace(view, status=status)
+    return view if view.status == status else view._replace(status=status)
 
 
 def topic_figure(
@@ -261,41 +262,53 @@ def topic_views(conn: Connection, topic: str, as_of: AsOf) -> list[ClaimView]:
     """`topic_claims` without the full rows: the policy's view of each claim known at
     `as_of.position`, with its status then, in log order."""
     position = as_of.position
+    make = ClaimView._make
     if position is None:
-        rows = conn.execute(_TOPIC_VIEWS, {"topic": topic}).all()
-        return [_view(r, topic, r[12]) for r in rows]
+        return [make(r[:15]) for r in driver_rows(conn, _TOPIC_VIEWS, {"topic": topic})]
     params = {"topic": topic, "position": position}
-    rows = conn.execute(_TOPIC_VIEWS_KNOWN_AT, params).all()
+    rows = driver_rows(conn, _TOPIC_VIEWS_KNOWN_AT, params)
+    if all(r[15] <= position for r in rows):  # see topic_claims
+        return [make(r[:15]) for r in rows]
     changes: dict[str, list[str]] = {}
-    if any(r[14] > position for r in rows):  # see topic_claims
-        for claim_id, status in conn.execute(_TOPIC_STATUS_CHANGES_KNOWN_AT, params):
-            changes.setdefault(claim_id, []).append(status)
+    for claim_id, status in driver_rows(conn, _TOPIC_STATUS_CHANGES_KNOWN_AT, params):
+        changes.setdefault(claim_id, []).append(status)
     return [
-        _view(r, topic, r[12] if r[14] <= position else status_at(changes.get(r[0], [])))
+        make(r[:15])
+        if r[15] <= position
+        else make((*r[:13], status_at(changes.get(r[0], [])), r[14]))
         for r in rows
     ]
 
 
-def _view(r: Any, topic: str, status: str) -> ClaimView:
-    """The ClaimView of a `_VIEW_COLUMNS` row, with the status given."""
-    claim_id, kind, value, lower, upper, qualifier, unit, as_of, published, source, outlet = r[:11]
-    return ClaimView(
-        claim_id,
-        topic,
-        kind,
-        value,
-        lower,
-        upper,
-        qualifier,
-        unit,
-        as_of,
-        published,
-        source,
-        outlet,
-        r[11],
-        status,
-        r[13],
-    )
+def driver_rows(conn: Connection, statement: Select[Any], params: dict[str, Any]) -> list[Any]:
+    """The rows of a statement built once, as the driver's tuples: SQLAlchemy's result rows
+    cost about as much per row as the whole read of a narrow row (`topic_views`). The
+    statement must need no type processing of its parameters or results (ints, floats and
+    text). Runs in `conn`'s transaction (begun here if it is not yet)."""
+    sql, names = _driver_sql(statement, conn.dialect)
+    if not conn.in_transaction():
+        conn.begin()  # what conn.execute would do: later reads see the same snapshot
+    driver = conn.connection.driver_connection
+    with driver_errors(conn):
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, params if names is None else tuple(params[n] for n in names))
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+
+_DRIVER_SQL: dict[tuple[int, str], tuple[Select[Any], str, tuple[str, ...] | None]] = {}
+
+
+def _driver_sql(statement: Select[Any], dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
+    """(SQL text, parameter names in order for a positional paramstyle, else None)."""
+    found = _DRIVER_SQL.get((id(statement), dialect.name))
+    if found is None or found[0] is not statement:  # the entry keeps its statement alive
+        compiled = statement.compile(dialect=dialect)
+        names = None if compiled.positiontup is None else tuple(compiled.positiontup)
+        found = _DRIVER_SQL[(id(statement), dialect.name)] = (statement, compiled.string, names)
+    return found[1], found[2]
 
 
 def topic_history(
