@@ -8,16 +8,18 @@ so reading a topic's current figure is one row read, however many claims the top
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, DateTime, Dialect, Select, bindparam, select
 
 from factstore.domain.figures import ClaimView, FigureDecision, PolicyConfig, decide
 from factstore.projections.models import claims_table
+from factstore.projections.runner import driver_errors
 from factstore.store.hashing import format_timestamp
 
 # A database row as a mapping (SQLAlchemy's RowMapping) or any dict shaped like one.
@@ -28,9 +30,6 @@ COMPETING_SHOWN = 20
 # Sorted keys and ASCII, as Flask's JSON provider writes them: a stored document is served as
 # is, so it must be the bytes the API would have written (tests/integration/api/test_read_path.py).
 _ENCODER = json.JSONEncoder(ensure_ascii=True, sort_keys=True)
-_CLAIM_ROWS = select(claims_table).where(
-    claims_table.c.claim_id.in_(bindparam("claim_ids", expanding=True))
-)
 _CHUNK = 500
 
 
@@ -58,9 +57,73 @@ def claim_rows(conn: Connection, claim_ids: Iterable[str]) -> dict[str, RowLike]
     ids = sorted(set(claim_ids))
     found: dict[str, RowLike] = {}
     for start in range(0, len(ids), _CHUNK):
-        rows = conn.execute(_CLAIM_ROWS, {"claim_ids": ids[start : start + _CHUNK]}).mappings()
-        found.update((row["claim_id"], row) for row in rows)
+        chunk = ids[start : start + _CHUNK]
+        statement = _claim_rows_statement(len(chunk))
+        names = statement.selected_columns.keys()
+        params = {f"id{i}": claim_id for i, claim_id in enumerate(chunk)}
+        rows = driver_rows(conn, statement, params)
+        found.update((row[0], dict(zip(names, row, strict=True))) for row in rows)
     return found
+
+
+@functools.lru_cache(maxsize=_CHUNK)
+def _claim_rows_statement(count: int) -> Select[Any]:
+    """The full rows of `count` claim ids, one parameter each (statements built once per
+    count: SQLAlchemy's expanding IN re-renders its SQL at every execution)."""
+    marks = [bindparam(f"id{i}", type_=claims_table.c.claim_id.type) for i in range(count)]
+    return select(claims_table).where(claims_table.c.claim_id.in_(marks))
+
+
+def driver_rows(conn: Connection, statement: Select[Any], params: Mapping[str, Any]) -> list[Any]:
+    """The rows of a statement built once, as tuples from the driver: SQLAlchemy's result
+    rows cost about as much per row as reading a narrow row (`queries.topic_views`). Only
+    DateTime results are converted (SQLite stores text; the other columns of the projection
+    tables come back from both drivers as SQLAlchemy returns them: str, int, float). Runs in
+    `conn`'s transaction, begun here if it is not yet (as conn.execute would)."""
+    sql, names, converters = _driver_sql(statement, conn.dialect)
+    if not conn.in_transaction():
+        conn.begin()
+    driver = conn.connection.driver_connection
+    with driver_errors(conn):
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, params if names is None else tuple(params[n] for n in names))
+            rows: list[Any] = cursor.fetchall()
+        finally:
+            cursor.close()
+    if converters:
+        rows = [_convert(row, converters) for row in rows]
+    return rows
+
+
+def _convert(row: Sequence[Any], converters: Sequence[tuple[int, Callable[[Any], Any]]]) -> Any:
+    values = list(row)
+    for index, convert in converters:
+        values[index] = convert(values[index])
+    return tuple(values)
+
+
+# (SQL text, parameter names in order for a positional paramstyle else None, DateTime converters)
+_DriverSql = tuple[str, tuple[str, ...] | None, tuple[tuple[int, Callable[[Any], Any]], ...]]
+_DRIVER_SQL: dict[tuple[int, str], tuple[Select[Any], _DriverSql]] = {}
+
+
+def _driver_sql(statement: Select[Any], dialect: Dialect) -> _DriverSql:
+    """(SQL text, parameter names in order for a positional paramstyle else None, the
+    converters of DateTime results by column index) of a statement, compiled once."""
+    key = (id(statement), dialect.name)
+    found = _DRIVER_SQL.get(key)
+    if found is None or found[0] is not statement:  # the entry keeps its statement alive
+        compiled = statement.compile(dialect=dialect)
+        names = None if compiled.positiontup is None else tuple(compiled.positiontup)
+        converters = tuple(
+            (index, convert)
+            for index, column in enumerate(statement.selected_columns)
+            if isinstance(column.type, DateTime)
+            and (convert := column.type.dialect_impl(dialect).result_processor(dialect, None))
+        )
+        found = _DRIVER_SQL[key] = (statement, (compiled.string, names, converters))
+    return found[1]
 
 
 def shown_claims(decision: FigureDecision) -> list[ClaimView]:

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Engine, Select, and_, bindparam, func, or_, select
+from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select
 
 from factstore.domain.claim_status import status_at
 from factstore.domain.figures import (
@@ -32,6 +32,7 @@ from factstore.projections.documents import (
     aware,
     claim_document,
     claim_rows,
+    driver_rows,
     figure_document,
     number,
     shown_claims,
@@ -44,7 +45,6 @@ from factstore.projections.models import (
     status_changes_table,
     topics_table,
 )
-from factstore.projections.runner import driver_errors
 from factstore.store.hashing import format_timestamp
 from factstore.store.models import events_table
 
@@ -278,37 +278,6 @@ def topic_views(conn: Connection, topic: str, as_of: AsOf) -> list[ClaimView]:
         else make((*r[:13], status_at(changes.get(r[0], [])), r[14]))
         for r in rows
     ]
-
-
-def driver_rows(conn: Connection, statement: Select[Any], params: dict[str, Any]) -> list[Any]:
-    """The rows of a statement built once, as the driver's tuples: SQLAlchemy's result rows
-    cost about as much per row as the whole read of a narrow row (`topic_views`). The
-    statement must need no type processing of its parameters or results (ints, floats and
-    text). Runs in `conn`'s transaction (begun here if it is not yet)."""
-    sql, names = _driver_sql(statement, conn.dialect)
-    if not conn.in_transaction():
-        conn.begin()  # what conn.execute would do: later reads see the same snapshot
-    driver = conn.connection.driver_connection
-    with driver_errors(conn):
-        cursor = driver.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(sql, params if names is None else tuple(params[n] for n in names))
-            return list(cursor.fetchall())
-        finally:
-            cursor.close()
-
-
-_DRIVER_SQL: dict[tuple[int, str], tuple[Select[Any], str, tuple[str, ...] | None]] = {}
-
-
-def _driver_sql(statement: Select[Any], dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
-    """(SQL text, parameter names in order for a positional paramstyle, else None)."""
-    found = _DRIVER_SQL.get((id(statement), dialect.name))
-    if found is None or found[0] is not statement:  # the entry keeps its statement alive
-        compiled = statement.compile(dialect=dialect)
-        names = None if compiled.positiontup is None else tuple(compiled.positiontup)
-        found = _DRIVER_SQL[(id(statement), dialect.name)] = (statement, compiled.string, names)
-    return found[1], found[2]
 
 
 def topic_history(
