@@ -19,7 +19,7 @@ from sqlalchemy import Connection, DateTime, Dialect, Select, bindparam, select
 
 from factstore.domain.figures import ClaimView, FigureDecision, PolicyConfig, decide
 from factstore.projections.models import claims_table
-from factstore.projections.runner import driver_errors
+from factstore.projections.runner import driver_errors, load_json
 from factstore.store.hashing import format_timestamp
 
 # A database row as a mapping (SQLAlchemy's RowMapping) or any dict shaped like one.
@@ -206,8 +206,8 @@ def figure_document(
 
 def claim_document(row: RowLike, *, status: str | None = None) -> dict[str, Any]:
     """A claim with its full provenance: what, where in which article, who said it, when."""
-    claim = json.loads(row["claim_json"])
-    article = json.loads(row["article_json"])
+    claim = load_json(row["claim_json"])
+    article = load_json(row["article_json"])
     return {
         "claim_id": row["claim_id"],
         "topic": row["topic"],

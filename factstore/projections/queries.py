@@ -125,6 +125,11 @@ def _parse_valid_at(valid_at: str | None) -> str | None:
 
 # Built once: the hot read path then skips building and hashing the statement per request.
 _TOPIC_ROW = select(topics_table).where(topics_table.c.topic == bindparam("topic"))
+# What a figure document shows of its topic (documents.figure_document): not the stored current
+# document (tens of KB for a big topic), which a read of a past figure does not use.
+_TOPIC_KEYS = select(
+    *(topics_table.c[name] for name in ("topic", "measure", "subject", "place", "kind", "unit"))
+).where(topics_table.c.topic == bindparam("topic"))
 _TOPIC_VERSION = select(topics_table.c.updated_position).where(
     topics_table.c.topic == bindparam("topic")
 )
@@ -185,6 +190,12 @@ def topic_row(conn: Connection, topic: str) -> RowLike | None:
     return conn.execute(_TOPIC_ROW, {"topic": topic}).mappings().first()
 
 
+def topic_keys(conn: Connection, topic: str) -> RowLike | None:
+    """The topic's keys, all a figure document shows of the topic row; None if no such topic."""
+    rows = driver_rows(conn, _TOPIC_KEYS, {"topic": topic})
+    return dict(zip(_TOPIC_KEYS.selected_columns.keys(), rows[0], strict=True)) if rows else None
+
+
 def topic_version(conn: Connection, topic: str) -> int | None:
     """The position of the last event that changed the topic; None if there is no such topic."""
     position = conn.execute(_TOPIC_VERSION, {"topic": topic}).scalar()
@@ -229,7 +240,7 @@ def topic_figure(
     """The topic's best figure with provenance, range and competing claims; None if unknown."""
     with engine.connect() as conn:
         as_of = resolve_as_of(conn, known_at, valid_at)
-        meta = topic_row(conn, topic)
+        meta = topic_keys(conn, topic)
         if meta is None:
             return None
         return figure_for(conn, meta, as_of, policy)
@@ -238,7 +249,8 @@ def topic_figure(
 def figure_for(
     conn: Connection, meta: RowLike, as_of: AsOf, policy: PolicyConfig | None = None
 ) -> dict[str, Any] | None:
-    """`topic_figure` for a topic row already read (`topic_row`); None if no claims at as_of."""
+    """`topic_figure` for a topic row already read (`topic_row` or `topic_keys`); None if no
+    claims at as_of."""
     return figure_from_views(conn, meta, topic_views(conn, meta["topic"], as_of), as_of, policy)
 
 
