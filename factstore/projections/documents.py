@@ -63,14 +63,40 @@ def claim_rows(conn: Connection, claim_ids: Iterable[str]) -> dict[str, RowLike]
         names = statement.selected_columns.keys()
         # Unused places repeat the last id: both databases look each distinct value up once.
         params = {f"id{i}": chunk[min(i, len(chunk) - 1)] for i in range(width)}
-        rows = driver_rows(conn, statement, params)
-        found.update((row[0], dict(zip(names, row, strict=True))) for row in rows)
+        for row in driver_rows(conn, statement, params):
+            record = dict(zip(names, row, strict=True))
+            found[record["claim_id"]] = record
     return found
 
 
-# Two statements for any number of ids: one per count would compile
-# SQL at the first read of each count, a ~0.7 ms read that a server meets 21 times.
-_FEW = max(32, 1 + COMPETING_SHOWN)  # at least the claims a document shows
+def topic_claim_rows(
+    conn: Connection, topic: str, claims: Sequence[ClaimView]
+) -> dict[str, RowLike]:
+    """`claim_rows` of a few claims of one topic, found by (topic, position) in ix_claims_topic:
+    the index pages that `queries.topic_views` has just read, then one table page per claim. By
+    claim id, the primary key's index adds pages of its own, which at 1M events are as cold
+    as the table's (each claim of a big topic is on its own page of both)."""
+    positions = sorted({claim.position for claim in claims})
+    if not positions:
+        return {}
+    if len(positions) > _FEW:
+        return claim_rows(conn, [claim.claim_id for claim in claims])
+    wanted = {claim.claim_id for claim in claims}
+    statement = _TOPIC_CLAIM_ROWS
+    names = statement.selected_columns.keys()
+    params: dict[str, Any] = {"topic": topic}
+    params.update((f"p{i}", positions[min(i, len(positions) - 1)]) for i in range(_FEW))
+    found: dict[str, RowLike] = {}
+    for row in driver_rows(conn, statement, params):
+        record = dict(zip(names, row, strict=True))
+        if record["claim_id"] in wanted:  # a position is one event's, but be exact
+            found[record["claim_id"]] = record
+    return found
+
+
+# Two statements serve any number of ids: one per count would compile its SQL at the first
+# read of each count (~0.7 ms, met 21 times by a server: enough to set a short run's p99).
+_FEW = max(32, 1 + COMPETING_SHOWN)  # at least the claims a figure document shows
 
 
 @functools.cache
@@ -79,6 +105,14 @@ def _claim_rows_statement(width: int) -> Select[Any]:
     IN would re-render its SQL at every execution)."""
     marks = [bindparam(f"id{i}", type_=claims_table.c.claim_id.type) for i in range(width)]
     return select(claims_table).where(claims_table.c.claim_id.in_(marks))
+
+
+_TOPIC_CLAIM_ROWS = select(claims_table).where(
+    claims_table.c.topic == bindparam("topic"),
+    claims_table.c.asserted_position.in_(
+        [bindparam(f"p{i}", type_=claims_table.c.asserted_position.type) for i in range(_FEW)]
+    ),
+)
 
 
 def driver_rows(conn: Connection, statement: Select[Any], params: Mapping[str, Any]) -> list[Any]:

@@ -31,11 +31,14 @@ from factstore.projections.documents import (
     RowLike,
     aware,
     claim_document,
-    claim_rows,
     driver_rows,
     figure_document,
     number,
     shown_claims,
+    topic_claim_rows,
+)
+from factstore.projections.documents import (
+    claim_rows as claim_rows,  # re-exported: api.pages reads chart points' rows
 )
 from factstore.projections.figures import claim_view_from_row
 from factstore.projections.models import (
@@ -266,7 +269,7 @@ def figure_from_views(
     if not views:
         return None
     decision = decide(views, policy or DEFAULT_POLICY, as_of.valid_at)
-    rows = claim_rows(conn, [view.claim_id for view in shown_claims(decision)])
+    rows = topic_claim_rows(conn, meta["topic"], shown_claims(decision))
     return figure_document(meta, decision, rows, as_of, len(views))
 
 
