@@ -252,8 +252,14 @@ def rank_key(
 ) -> tuple[Any, ...]:
     """Larger is better: the order of rules 2 and 3. `authority` is the claim's source score
     when the caller already knows it (`config.authority(claim)[0]`)."""
+    return (window_key(claim), *window_rank(claim, config, authority))
+
+
+def window_rank(
+    claim: ClaimView, config: PolicyConfig, authority: int | None = None
+) -> tuple[bool, int, int, int]:
+    """`rank_key` but the window: the order of rule 3 among one window's claims."""
     return (
-        window_key(claim),
         claim.status == "preferred",
         config.authority(claim)[0] if authority is None else authority,
         precision_rank(claim.qualifier),
@@ -274,7 +280,12 @@ def by_window(claims: Iterable[ClaimView]) -> dict[tuple[int, str], list[ClaimVi
     """Rule 2: claims grouped by window, each group in the order given."""
     windows: dict[tuple[int, str], list[ClaimView]] = {}
     for claim in claims:
-        windows.setdefault(window_key(claim), []).append(claim)
+        key = window_key(claim)
+        group = windows.get(key)
+        if group is None:
+            windows[key] = [claim]
+        else:
+            group.append(claim)
     return windows
 
 
@@ -314,8 +325,8 @@ def _widen_high(x: float, tolerance: float) -> float:
 
 
 def best_of(claims: Iterable[ClaimView], config: PolicyConfig) -> ClaimView:
-    """Rule 3: the best of a window's claims."""
-    return max(claims, key=lambda c: rank_key(c, config))
+    """Rule 3: the best of a window's claims (their `rank_key`s differ only in `window_rank`)."""
+    return max(claims, key=lambda c: window_rank(c, config))
 
 
 def best_total_of(claims: Iterable[ClaimView], config: PolicyConfig) -> ClaimView | None:
