@@ -72,10 +72,10 @@ def claim_rows(conn: Connection, claim_ids: Iterable[str]) -> dict[str, RowLike]
 def topic_claim_rows(
     conn: Connection, topic: str, claims: Sequence[ClaimView]
 ) -> dict[str, RowLike]:
-    """`claim_rows` of a few claims of one topic, found by (topic, position) in ix_claims_topic:
-    the index pages that `queries.topic_views` has just read, then one table page per claim. By
-    claim id, the primary key's index adds pages of its own, which at 1M events are as cold
-    as the table's (each claim of a big topic is on its own page of both)."""
+    """`claim_rows` of a few claims of one topic, found by (topic, position) in ix_claims_topic,
+    the index and table pages `queries.topic_views` has just read. By claim id, the primary
+    key's own index adds pages that at 1M events are cold (each claim of a big topic sits on its
+    own page of both)."""
     positions = sorted({claim.position for claim in claims})
     if not positions:
         return {}

@@ -88,30 +88,8 @@ class ClaimRow(Base):
     claim_json: Mapped[str] = mapped_column(Text, nullable=False)
     article_json: Mapped[str] = mapped_column(Text, nullable=False)
 
-    # As-of reads fetch one topic's claims up to a position, in position order: the index also
-    # holds every column they read (queries.VIEW_COLUMNS), so they never visit the table rows,
-    # which at 1M events are a page each (migration 0006).
-    __table_args__ = (
-        Index(
-            None,
-            "topic",
-            "asserted_position",
-            "claim_id",
-            "kind",
-            "value",
-            "lower",
-            "upper",
-            "qualifier",
-            "unit",
-            "as_of",
-            "published_at",
-            "attributed_to",
-            "outlet",
-            "article_id",
-            "status",
-            "status_position",
-        ),
-    )
+    # As-of reads fetch one topic's claims up to a position, in position order.
+    __table_args__ = (Index(None, "topic", "asserted_position"),)
 
 
 class ClaimStatusChange(Base):

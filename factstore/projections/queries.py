@@ -155,7 +155,7 @@ _TOPIC_STATUS_CHANGES_KNOWN_AT = (
 # What the policy reads of a claim (ClaimView's fields, in its order) and the position of its
 # last status change: narrow rows, so a read's cost per claim stays small; the full rows
 # (provenance texts) are read only for the claims a figure document shows.
-VIEW_COLUMNS = (
+_VIEW_COLUMNS = (
     claims_table.c.claim_id,
     claims_table.c.topic,
     claims_table.c.kind,
@@ -174,7 +174,7 @@ VIEW_COLUMNS = (
     claims_table.c.status_position,
 )
 _TOPIC_VIEWS = (
-    select(*VIEW_COLUMNS)
+    select(*_VIEW_COLUMNS)
     .where(claims_table.c.topic == bindparam("topic"))
     .order_by(claims_table.c.asserted_position)
 )
