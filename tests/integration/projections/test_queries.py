@@ -58,3 +58,23 @@ def test_driver_reads_return_what_sqlalchemy_returns(seeded: EventStore) -> None
         assert [{k: type(v) for k, v in read[row["claim_id"]].items()} for row in rows] == [
             {k: type(v) for k, v in row.items()} for row in rows
         ]
+
+
+def test_sqlite_as_of_views_read_only_an_index(seeded: EventStore) -> None:
+    """On SQLite every column topic_views reads is in ix_claims_topic_views, after the two it
+    searches by, so the read never visits the claims' table rows (the plan says so)."""
+    index = next(i for i in claims_table.indexes if i.name == "ix_claims_topic_views")
+    columns = [column.name for column in index.columns]
+    assert columns[:2] == ["topic", "asserted_position"]
+    assert {column.name for column in queries._VIEW_COLUMNS} <= set(columns)
+    if seeded.backend != "sqlite":
+        return
+    with seeded.engine.connect() as conn:
+        sql = str(queries._TOPIC_VIEWS_KNOWN_AT.compile(conn))
+        plan = " ".join(
+            str(row[-1])
+            for row in conn.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {sql}", ("total.killed.people.mosul", 10)
+            )
+        )
+    assert "COVERING INDEX ix_claims_topic_views" in plan, plan
