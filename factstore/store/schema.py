@@ -32,8 +32,8 @@ def include_object(
 
 def include_object_for(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
     """`include_object` for a database of `dialect`: also leaves out the models' indexes that
-    exist on other databases only (`Index.ddl_if(dialect=...)`, which Alembic's compare does
-    not read)."""
+    exist on other databases only (`Index.ddl_if(dialect=...)`, which SQLAlchemy records as
+    `_ddl_if` and Alembic's compare does not read)."""
 
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
         if not include_object(obj, name, type_, reflected, compare_to):
