@@ -8,14 +8,14 @@ from sqlalchemy.engine import Connection
 
 from factstore.config import Settings
 from factstore.store.database import create_store_engine
-from factstore.store.schema import include_object, target_metadata
+from factstore.store.schema import include_object_for, target_metadata
 
 
 def run_with(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata(),
-        include_object=include_object,
+        include_object=include_object_for(connection.dialect.name),
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -31,13 +30,13 @@ def replay_claims(events: Iterable[RecordedEvent]) -> dict[str, dict[str, ClaimV
             if topic is not None:
                 view = topics[topic][data["claim_id"]]
                 status = status_after(view.status, change_of(event.type, data))
-                topics[topic][view.claim_id] = replace(view, status=status)
+                topics[topic][view.claim_id] = view._replace(status=status)
         elif event.type == catalog.ARTICLE_WITHDRAWN:
             for claims in topics.values():
                 for claim_id, view in list(claims.items()):
                     if view.article_id == data["article_id"]:
-                        claims[claim_id] = replace(
-                            view, status=status_after(view.status, "withdrawn")
+                        claims[claim_id] = view._replace(
+                            status=status_after(view.status, "withdrawn")
                         )
     return topics
 

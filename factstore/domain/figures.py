@@ -31,8 +31,8 @@ import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 EXACT = "exact"
 # Qualifiers that bound the figure on one or both sides; anything else non-exact is approximate.
@@ -53,9 +53,12 @@ BOUNDED_QUALIFIERS = frozenset(
 INELIGIBLE_STATUSES = frozenset({"retracted", "deprecated", "withdrawn"})
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimView:
-    """A claim as the policy sees it: the figure, its dates, its source and its status."""
+class ClaimView(NamedTuple):
+    """A claim as the policy sees it: the figure, its dates, its source and its status.
+
+    A named tuple (immutable, compared and hashed by its fields, like a frozen dataclass): an
+    as-of read builds one per claim of the topic, and a tuple is built ~5x faster than a frozen
+    dataclass, which sets each field through object.__setattr__."""
 
     claim_id: str
     topic: str
@@ -249,8 +252,14 @@ def rank_key(
 ) -> tuple[Any, ...]:
     """Larger is better: the order of rules 2 and 3. `authority` is the claim's source score
     when the caller already knows it (`config.authority(claim)[0]`)."""
+    return (window_key(claim), *window_rank(claim, config, authority))
+
+
+def window_rank(
+    claim: ClaimView, config: PolicyConfig, authority: int | None = None
+) -> tuple[bool, int, int, int]:
+    """`rank_key` but the window: the order of rule 3 among one window's claims."""
     return (
-        window_key(claim),
         claim.status == "preferred",
         config.authority(claim)[0] if authority is None else authority,
         precision_rank(claim.qualifier),
@@ -271,7 +280,12 @@ def by_window(claims: Iterable[ClaimView]) -> dict[tuple[int, str], list[ClaimVi
     """Rule 2: claims grouped by window, each group in the order given."""
     windows: dict[tuple[int, str], list[ClaimView]] = {}
     for claim in claims:
-        windows.setdefault(window_key(claim), []).append(claim)
+        key = window_key(claim)
+        group = windows.get(key)
+        if group is None:
+            windows[key] = [claim]
+        else:
+            group.append(claim)
     return windows
 
 
@@ -291,8 +305,14 @@ def widened(claim: ClaimView, tolerance: float) -> tuple[float, float]:
 
 def agree(a: ClaimView, b: ClaimView, tolerance: float) -> bool:
     """Whether two figures can both be true, allowing `tolerance` relative slack."""
+    return _agrees_within(a, widened(b, tolerance), tolerance)
+
+
+def _agrees_within(a: ClaimView, b_widened: tuple[float, float], tolerance: float) -> bool:
+    """`agree(a, b, tolerance)` given `widened(b, tolerance)`: a window's claims are all
+    compared with one best claim, whose widened interval is then computed once."""
     a_low, a_high = widened(a, tolerance)
-    b_low, b_high = widened(b, tolerance)
+    b_low, b_high = b_widened
     return a_low <= b_high and b_low <= a_high
 
 
@@ -305,8 +325,8 @@ def _widen_high(x: float, tolerance: float) -> float:
 
 
 def best_of(claims: Iterable[ClaimView], config: PolicyConfig) -> ClaimView:
-    """Rule 3: the best of a window's claims."""
-    return max(claims, key=lambda c: rank_key(c, config))
+    """Rule 3: the best of a window's claims (their `rank_key`s differ only in `window_rank`)."""
+    return max(claims, key=lambda c: window_rank(c, config))
 
 
 def best_total_of(claims: Iterable[ClaimView], config: PolicyConfig) -> ClaimView | None:
@@ -330,9 +350,14 @@ def decide(
     window = windows[latest]
     best = best_of(window, config)
     bounds = [range_bounds(c) for c in window]
+    best_widened = widened(best, config.conflict_tolerance)
     competing = tuple(
         sorted(
-            (c for c in window if c is not best and not agree(c, best, config.conflict_tolerance)),
+            (
+                c
+                for c in window
+                if c is not best and not _agrees_within(c, best_widened, config.conflict_tolerance)
+            ),
             key=lambda c: c.position,
         )
     )
@@ -694,7 +719,7 @@ class TopicFigure:
         view = self.claims[claim_id]
         if view.status == status:
             return view
-        changed = replace(view, status=status)
+        changed = view._replace(status=status)
         self.claims[claim_id] = changed
         if view.status not in INELIGIBLE_STATUSES:
             self._remove(claim_id)

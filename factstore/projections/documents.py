@@ -8,16 +8,18 @@ so reading a topic's current figure is one row read, however many claims the top
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, DateTime, Dialect, Select, bindparam, select
 
 from factstore.domain.figures import ClaimView, FigureDecision, PolicyConfig, decide
 from factstore.projections.models import claims_table
+from factstore.projections.runner import driver_errors, load_json
 from factstore.store.hashing import format_timestamp
 
 # A database row as a mapping (SQLAlchemy's RowMapping) or any dict shaped like one.
@@ -28,9 +30,6 @@ COMPETING_SHOWN = 20
 # Sorted keys and ASCII, as Flask's JSON provider writes them: a stored document is served as
 # is, so it must be the bytes the API would have written (tests/integration/api/test_read_path.py).
 _ENCODER = json.JSONEncoder(ensure_ascii=True, sort_keys=True)
-_CLAIM_ROWS = select(claims_table).where(
-    claims_table.c.claim_id.in_(bindparam("claim_ids", expanding=True))
-)
 _CHUNK = 500
 
 
@@ -58,9 +57,114 @@ def claim_rows(conn: Connection, claim_ids: Iterable[str]) -> dict[str, RowLike]
     ids = sorted(set(claim_ids))
     found: dict[str, RowLike] = {}
     for start in range(0, len(ids), _CHUNK):
-        rows = conn.execute(_CLAIM_ROWS, {"claim_ids": ids[start : start + _CHUNK]}).mappings()
-        found.update((row["claim_id"], row) for row in rows)
+        chunk = ids[start : start + _CHUNK]
+        width = _FEW if len(chunk) <= _FEW else _CHUNK
+        statement = _claim_rows_statement(width)
+        names = statement.selected_columns.keys()
+        # Unused places repeat the last id: both databases look each distinct value up once.
+        params = {f"id{i}": chunk[min(i, len(chunk) - 1)] for i in range(width)}
+        for row in driver_rows(conn, statement, params):
+            record = dict(zip(names, row, strict=True))
+            found[record["claim_id"]] = record
     return found
+
+
+def topic_claim_rows(
+    conn: Connection, topic: str, claims: Sequence[ClaimView]
+) -> dict[str, RowLike]:
+    """`claim_rows` of a few claims of one topic, found by (topic, position) in ix_claims_topic,
+    the index and table pages `queries.topic_views` has just read. By claim id, the primary
+    key's own index adds pages that at 1M events are cold (each claim of a big topic sits on its
+    own page of both)."""
+    positions = sorted({claim.position for claim in claims})
+    if not positions:
+        return {}
+    if len(positions) > _FEW:
+        return claim_rows(conn, [claim.claim_id for claim in claims])
+    wanted = {claim.claim_id for claim in claims}
+    statement = _TOPIC_CLAIM_ROWS
+    names = statement.selected_columns.keys()
+    params: dict[str, Any] = {"topic": topic}
+    params.update((f"p{i}", positions[min(i, len(positions) - 1)]) for i in range(_FEW))
+    found: dict[str, RowLike] = {}
+    for row in driver_rows(conn, statement, params):
+        record = dict(zip(names, row, strict=True))
+        if record["claim_id"] in wanted:  # a position is one event's, but be exact
+            found[record["claim_id"]] = record
+    return found
+
+
+# Two statements serve any number of ids: one per count would compile its SQL at the first
+# read of each count (~0.7 ms, met 21 times by a server: enough to set a short run's p99).
+_FEW = max(32, 1 + COMPETING_SHOWN)  # at least the claims a figure document shows
+
+
+@functools.cache
+def _claim_rows_statement(width: int) -> Select[Any]:
+    """The full rows of up to `width` claim ids, one parameter each (SQLAlchemy's expanding
+    IN would re-render its SQL at every execution)."""
+    marks = [bindparam(f"id{i}", type_=claims_table.c.claim_id.type) for i in range(width)]
+    return select(claims_table).where(claims_table.c.claim_id.in_(marks))
+
+
+_TOPIC_CLAIM_ROWS = select(claims_table).where(
+    claims_table.c.topic == bindparam("topic"),
+    claims_table.c.asserted_position.in_(
+        [bindparam(f"p{i}", type_=claims_table.c.asserted_position.type) for i in range(_FEW)]
+    ),
+)
+
+
+def driver_rows(conn: Connection, statement: Select[Any], params: Mapping[str, Any]) -> list[Any]:
+    """The rows of a statement built once, as tuples from the driver: SQLAlchemy's result
+    rows cost about as much per row as reading a narrow row (`queries.topic_views`). Only
+    DateTime results are converted (SQLite stores text; the other columns of the projection
+    tables come back from both drivers as SQLAlchemy returns them: str, int, float). Runs in
+    `conn`'s transaction, begun here if it is not yet (as conn.execute would)."""
+    sql, names, converters = _driver_sql(statement, conn.dialect)
+    if not conn.in_transaction():
+        conn.begin()
+    driver = conn.connection.driver_connection
+    with driver_errors(conn):
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, params if names is None else tuple(params[n] for n in names))
+            rows: list[Any] = cursor.fetchall()
+        finally:
+            cursor.close()
+    if converters:
+        rows = [_convert(row, converters) for row in rows]
+    return rows
+
+
+def _convert(row: Sequence[Any], converters: Sequence[tuple[int, Callable[[Any], Any]]]) -> Any:
+    values = list(row)
+    for index, convert in converters:
+        values[index] = convert(values[index])
+    return tuple(values)
+
+
+# (SQL text, parameter names in order for a positional paramstyle else None, DateTime converters)
+_DriverSql = tuple[str, tuple[str, ...] | None, tuple[tuple[int, Callable[[Any], Any]], ...]]
+_DRIVER_SQL: dict[tuple[int, str], tuple[Select[Any], _DriverSql]] = {}
+
+
+def _driver_sql(statement: Select[Any], dialect: Dialect) -> _DriverSql:
+    """(SQL text, parameter names in order for a positional paramstyle else None, the
+    converters of DateTime results by column index) of a statement, compiled once."""
+    key = (id(statement), dialect.name)
+    found = _DRIVER_SQL.get(key)
+    if found is None or found[0] is not statement:  # the entry keeps its statement alive
+        compiled = statement.compile(dialect=dialect)
+        names = None if compiled.positiontup is None else tuple(compiled.positiontup)
+        converters = tuple(
+            (index, convert)
+            for index, column in enumerate(statement.selected_columns)
+            if isinstance(column.type, DateTime)
+            and (convert := column.type.dialect_impl(dialect).result_processor(dialect, None))
+        )
+        found = _DRIVER_SQL[key] = (statement, (compiled.string, names, converters))
+    return found[1]
 
 
 def shown_claims(decision: FigureDecision) -> list[ClaimView]:
@@ -136,8 +240,8 @@ def figure_document(
 
 def claim_document(row: RowLike, *, status: str | None = None) -> dict[str, Any]:
     """A claim with its full provenance: what, where in which article, who said it, when."""
-    claim = json.loads(row["claim_json"])
-    article = json.loads(row["article_json"])
+    claim = load_json(row["claim_json"])
+    article = load_json(row["article_json"])
     return {
         "claim_id": row["claim_id"],
         "topic": row["topic"],

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -32,10 +31,14 @@ from factstore.projections.documents import (
     RowLike,
     aware,
     claim_document,
-    claim_rows,
+    driver_rows,
     figure_document,
     number,
     shown_claims,
+    topic_claim_rows,
+)
+from factstore.projections.documents import (
+    claim_rows as claim_rows,  # re-exported: api.pages reads chart points' rows
 )
 from factstore.projections.figures import claim_view_from_row
 from factstore.projections.models import (
@@ -125,6 +128,11 @@ def _parse_valid_at(valid_at: str | None) -> str | None:
 
 # Built once: the hot read path then skips building and hashing the statement per request.
 _TOPIC_ROW = select(topics_table).where(topics_table.c.topic == bindparam("topic"))
+# What a figure document shows of its topic (documents.figure_document): not the stored current
+# document (tens of KB for a big topic), which a read of a past figure does not use.
+_TOPIC_KEYS = select(
+    *(topics_table.c[name] for name in ("topic", "measure", "subject", "place", "kind", "unit"))
+).where(topics_table.c.topic == bindparam("topic"))
 _TOPIC_VERSION = select(topics_table.c.updated_position).where(
     topics_table.c.topic == bindparam("topic")
 )
@@ -144,11 +152,12 @@ _TOPIC_STATUS_CHANGES_KNOWN_AT = (
     )
     .order_by(status_changes_table.c.position, status_changes_table.c.id)
 )
-# What the policy reads of a claim (ClaimView's fields but the topic, in its order) and the
-# position of its last status change: narrow rows, so a read's cost per claim stays small; the
-# full rows (provenance texts) are read only for the claims a figure document shows.
+# What the policy reads of a claim (ClaimView's fields, in its order) and the position of its
+# last status change: narrow rows, so a read's cost per claim stays small; the full rows
+# (provenance texts) are read only for the claims a figure document shows.
 _VIEW_COLUMNS = (
     claims_table.c.claim_id,
+    claims_table.c.topic,
     claims_table.c.kind,
     claims_table.c.value,
     claims_table.c.lower,
@@ -184,6 +193,12 @@ def topic_row(conn: Connection, topic: str) -> RowLike | None:
     return conn.execute(_TOPIC_ROW, {"topic": topic}).mappings().first()
 
 
+def topic_keys(conn: Connection, topic: str) -> RowLike | None:
+    """The topic's keys, all a figure document shows of the topic row; None if no such topic."""
+    rows = driver_rows(conn, _TOPIC_KEYS, {"topic": topic})
+    return dict(zip(_TOPIC_KEYS.selected_columns.keys(), rows[0], strict=True)) if rows else None
+
+
 def topic_version(conn: Connection, topic: str) -> int | None:
     """The position of the last event that changed the topic; None if there is no such topic."""
     position = conn.execute(_TOPIC_VERSION, {"topic": topic}).scalar()
@@ -214,7 +229,7 @@ def topic_claims(conn: Connection, topic: str, as_of: AsOf) -> list[tuple[ClaimV
 
 
 def _replace_status(view: ClaimView, status: str) -> ClaimView:
-    return view if view.status == status else replace(view, status=status)
+    return view if view.status == status else view._replace(status=status)
 
 
 def topic_figure(
@@ -228,7 +243,7 @@ def topic_figure(
     """The topic's best figure with provenance, range and competing claims; None if unknown."""
     with engine.connect() as conn:
         as_of = resolve_as_of(conn, known_at, valid_at)
-        meta = topic_row(conn, topic)
+        meta = topic_keys(conn, topic)
         if meta is None:
             return None
         return figure_for(conn, meta, as_of, policy)
@@ -237,7 +252,8 @@ def topic_figure(
 def figure_for(
     conn: Connection, meta: RowLike, as_of: AsOf, policy: PolicyConfig | None = None
 ) -> dict[str, Any] | None:
-    """`topic_figure` for a topic row already read (`topic_row`); None if no claims at as_of."""
+    """`topic_figure` for a topic row already read (`topic_row` or `topic_keys`); None if no
+    claims at as_of."""
     return figure_from_views(conn, meta, topic_views(conn, meta["topic"], as_of), as_of, policy)
 
 
@@ -253,7 +269,7 @@ def figure_from_views(
     if not views:
         return None
     decision = decide(views, policy or DEFAULT_POLICY, as_of.valid_at)
-    rows = claim_rows(conn, [view.claim_id for view in shown_claims(decision)])
+    rows = topic_claim_rows(conn, meta["topic"], shown_claims(decision))
     return figure_document(meta, decision, rows, as_of, len(views))
 
 
@@ -261,41 +277,22 @@ def topic_views(conn: Connection, topic: str, as_of: AsOf) -> list[ClaimView]:
     """`topic_claims` without the full rows: the policy's view of each claim known at
     `as_of.position`, with its status then, in log order."""
     position = as_of.position
+    make = ClaimView._make
     if position is None:
-        rows = conn.execute(_TOPIC_VIEWS, {"topic": topic}).all()
-        return [_view(r, topic, r[12]) for r in rows]
+        return [make(r[:15]) for r in driver_rows(conn, _TOPIC_VIEWS, {"topic": topic})]
     params = {"topic": topic, "position": position}
-    rows = conn.execute(_TOPIC_VIEWS_KNOWN_AT, params).all()
+    rows = driver_rows(conn, _TOPIC_VIEWS_KNOWN_AT, params)
+    if all(r[15] <= position for r in rows):  # see topic_claims
+        return [make(r[:15]) for r in rows]
     changes: dict[str, list[str]] = {}
-    if any(r[14] > position for r in rows):  # see topic_claims
-        for claim_id, status in conn.execute(_TOPIC_STATUS_CHANGES_KNOWN_AT, params):
-            changes.setdefault(claim_id, []).append(status)
+    for claim_id, status in driver_rows(conn, _TOPIC_STATUS_CHANGES_KNOWN_AT, params):
+        changes.setdefault(claim_id, []).append(status)
     return [
-        _view(r, topic, r[12] if r[14] <= position else status_at(changes.get(r[0], [])))
+        make(r[:15])
+        if r[15] <= position
+        else make((*r[:13], status_at(changes.get(r[0], [])), r[14]))
         for r in rows
     ]
-
-
-def _view(r: Any, topic: str, status: str) -> ClaimView:
-    """The ClaimView of a `_VIEW_COLUMNS` row, with the status given."""
-    claim_id, kind, value, lower, upper, qualifier, unit, as_of, published, source, outlet = r[:11]
-    return ClaimView(
-        claim_id,
-        topic,
-        kind,
-        value,
-        lower,
-        upper,
-        qualifier,
-        unit,
-        as_of,
-        published,
-        source,
-        outlet,
-        r[11],
-        status,
-        r[13],
-    )
 
 
 def topic_history(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,23 @@ def include_object(
 ) -> bool:
     """Autogenerate filter: leave other libraries' tables alone."""
     return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
+def include_object_for(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
+    """`include_object` for a database of `dialect`: also leaves out the models' indexes that
+    exist on other databases only (`Index.ddl_if(dialect=...)`, which SQLAlchemy records as
+    `_ddl_if` and Alembic's compare does not read)."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if not include_object(obj, name, type_, reflected, compare_to):
+            return False
+        ddl_if = getattr(obj, "_ddl_if", None) if type_ == "index" and not reflected else None
+        if ddl_if is None or ddl_if.dialect is None:
+            return True
+        only = (ddl_if.dialect,) if isinstance(ddl_if.dialect, str) else tuple(ddl_if.dialect)
+        return dialect in only
+
+    return include
 
 
 def target_metadata() -> MetaData:

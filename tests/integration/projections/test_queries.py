@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from factstore.projections import queries
-from factstore.projections.documents import COMPETING_SHOWN
+from factstore.projections.documents import COMPETING_SHOWN, AsOf, claim_rows
+from factstore.projections.figures import claim_view_from_row
+from factstore.projections.models import claims_table
 from factstore.projections.runner import ProjectionRunner
 from factstore.store.event_store import EventStore
 from tests.factories import asserted, make_claim
@@ -25,3 +29,52 @@ def test_a_topic_with_many_disagreeing_claims_lists_only_the_latest(
     assert shown == [f"c-{i:03d}" for i in range(5, COMPETING_SHOWN + 5)]
     claims, total = queries.list_claims(store.engine, topic="total.killed.people.mosul")
     assert total == COMPETING_SHOWN + 6 and len(claims) == total
+
+
+def test_driver_reads_return_what_sqlalchemy_returns(seeded: EventStore) -> None:
+    """topic_views and claim_rows read through the driver, past SQLAlchemy's result rows: the
+    same values of the same types, on every backend."""
+    c = claims_table.c
+    with seeded.engine.connect() as conn:
+        rows = list(conn.execute(select(claims_table).order_by(c.asserted_position)).mappings())
+        assert rows
+        middle = rows[len(rows) // 2]["asserted_position"]
+        for topic in {row["topic"] for row in rows}:
+            for position in (None, middle):
+                expected = [
+                    claim_view_from_row(row)
+                    for row in rows
+                    if row["topic"] == topic
+                    and (position is None or row["asserted_position"] <= position)
+                ]
+                views = queries.topic_views(conn, topic, AsOf(position))
+                # Statuses as of a past position are the replay tests' (test_runner.py).
+                assert [v._replace(status="") for v in views] == [
+                    v._replace(status="") for v in expected
+                ]
+                assert [list(map(type, v)) for v in views] == [list(map(type, v)) for v in expected]
+        read = claim_rows(conn, [row["claim_id"] for row in rows])
+        assert read == {row["claim_id"]: dict(row) for row in rows}
+        assert [{k: type(v) for k, v in read[row["claim_id"]].items()} for row in rows] == [
+            {k: type(v) for k, v in row.items()} for row in rows
+        ]
+
+
+def test_sqlite_as_of_views_read_only_an_index(seeded: EventStore) -> None:
+    """On SQLite every column topic_views reads is in ix_claims_topic_views, after the two it
+    searches by, so the read never visits the claims' table rows (the plan says so)."""
+    index = next(i for i in claims_table.indexes if i.name == "ix_claims_topic_views")
+    columns = [column.name for column in index.columns]
+    assert columns[:2] == ["topic", "asserted_position"]
+    assert {column.name for column in queries._VIEW_COLUMNS} <= set(columns)
+    if seeded.backend != "sqlite":
+        return
+    with seeded.engine.connect() as conn:
+        sql = str(queries._TOPIC_VIEWS_KNOWN_AT.compile(conn))
+        plan = " ".join(
+            str(row[-1])
+            for row in conn.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {sql}", ("total.killed.people.mosul", 10)
+            )
+        )
+    assert "COVERING INDEX ix_claims_topic_views" in plan, plan

@@ -10,7 +10,7 @@ from factstore.store.database import create_store_engine
 from factstore.store.schema import (
     current_revision,
     head_revision,
-    include_object,
+    include_object_for,
     require_current_schema,
     target_metadata,
     upgrade,
@@ -26,7 +26,11 @@ def test_upgrade_on_empty_database_gives_the_models_schema(fresh_database_url: s
         upgrade(engine)  # idempotent
         with engine.connect() as conn:
             context = MigrationContext.configure(
-                conn, opts={"include_object": include_object, "compare_type": True}
+                conn,
+                opts={
+                    "include_object": include_object_for(conn.dialect.name),
+                    "compare_type": True,
+                },
             )
             assert compare_metadata(context, target_metadata()) == []
             names = {c["name"] for c in inspect(conn).get_unique_constraints("events")}

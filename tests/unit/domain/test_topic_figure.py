@@ -150,4 +150,4 @@ def test_irregular_figures_fall_back_to_decide() -> None:
 
 
 def _fields(claim: ClaimView) -> dict[str, Any]:
-    return {name: getattr(claim, name) for name in ClaimView.__slots__}
+    return claim._asdict()
