@@ -133,6 +133,11 @@ def _position(store: EventStore, names: list[str], primary: EventStore) -> int |
     conn: Connection | None = None
     try:
         conn = store.engine.connect()
+        if store.backend == "postgresql":
+            # READ COMMITTED gives each statement its own snapshot anyway, so a read needs no
+            # transaction: without one it is a round trip per statement, not BEGIN and
+            # ROLLBACK around them. (SQLite keeps its transaction: one snapshot per read.)
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         position = visible_position(conn, names)
     except BaseException as error:
         if conn is not None:
