@@ -36,7 +36,7 @@ class ReadServices:
     @staticmethod
     def connect() -> AbstractContextManager[Connection]:
         """A connection to `store` at (at least) the response's position: the one the
-        position was read on, so a read costs one checkout and one transaction."""
+        position was read on, so a read costs one checkout (and on SQLite one snapshot)."""
         return consistency.read_connection()
 
 

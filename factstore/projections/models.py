@@ -191,3 +191,26 @@ claims_table = cast(Table, ClaimRow.__table__)
 status_changes_table = cast(Table, ClaimStatusChange.__table__)
 topics_table = cast(Table, TopicRow.__table__)
 history_table = cast(Table, FigureHistoryRow.__table__)
+
+# A claim as the policy sees it: domain.figures.ClaimView's fields in order (its `position` is
+# asserted_position). What the figures fold loads and the as-of reads select.
+CLAIM_VIEW_COLUMNS = tuple(
+    claims_table.c[name]
+    for name in (
+        "claim_id",
+        "topic",
+        "kind",
+        "value",
+        "lower",
+        "upper",
+        "qualifier",
+        "unit",
+        "as_of",
+        "published_at",
+        "attributed_to",
+        "outlet",
+        "article_id",
+        "status",
+        "asserted_position",
+    )
+)

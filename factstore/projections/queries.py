@@ -42,6 +42,7 @@ from factstore.projections.documents import (
 )
 from factstore.projections.figures import claim_view_from_row
 from factstore.projections.models import (
+    CLAIM_VIEW_COLUMNS,
     articles_table,
     claims_table,
     history_table,
@@ -155,24 +156,7 @@ _TOPIC_STATUS_CHANGES_KNOWN_AT = (
 # What the policy reads of a claim (ClaimView's fields, in its order) and the position of its
 # last status change: narrow rows, so a read's cost per claim stays small; the full rows
 # (provenance texts) are read only for the claims a figure document shows.
-_VIEW_COLUMNS = (
-    claims_table.c.claim_id,
-    claims_table.c.topic,
-    claims_table.c.kind,
-    claims_table.c.value,
-    claims_table.c.lower,
-    claims_table.c.upper,
-    claims_table.c.qualifier,
-    claims_table.c.unit,
-    claims_table.c.as_of,
-    claims_table.c.published_at,
-    claims_table.c.attributed_to,
-    claims_table.c.outlet,
-    claims_table.c.article_id,
-    claims_table.c.status,
-    claims_table.c.asserted_position,
-    claims_table.c.status_position,
-)
+_VIEW_COLUMNS = (*CLAIM_VIEW_COLUMNS, claims_table.c.status_position)
 _TOPIC_VIEWS = (
     select(*_VIEW_COLUMNS)
     .where(claims_table.c.topic == bindparam("topic"))
