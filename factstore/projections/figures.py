@@ -480,9 +480,7 @@ class _BulkWriter:
         """SQLite: drop the tables' secondary indexes, recreate them (same definitions) at the
         end, in the caller's transaction: one sorted build instead of random inserts into each.
         (PostgreSQL keeps them: dropping would lock readers out for the whole rebuild.)"""
-        import os
-
-        if not self.sqlite or os.environ.get("NOIDX"):
+        if not self.sqlite:
             yield
             return
         names = [table.name for table in tables]
