@@ -24,7 +24,7 @@ from apispec import BasePlugin
 from flask import Flask, Response, g, request
 from flask_smorest import abort
 from sqlalchemy import Connection
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from api.errors import problem
 from factstore.projections.runner import visible_position
@@ -175,11 +175,42 @@ def _position_header(response: Response) -> Response:
     written = g.get("factstore_wrote")
     if written is not None:
         primary, names = written
-        with primary.engine.connect() as conn:
-            position = visible_position(conn, names)
+        try:
+            position = _position_after_write(primary, names)
+        except DBAPIError as error:
+            if not _disconnected(error):
+                raise
+            # The write is stored; only its position could not be read. A 503 is the honest
+            # answer: the client retries, and a retried write is a no-op that says where it is.
+            log.warning("position after a write not read: %s", error.orig)
+            return problem(
+                503,
+                "Service Unavailable",
+                "the write was probably stored but its log position could not be read; retry "
+                "it (an identical write is not stored twice)",
+                kind="database-unavailable",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
     if position is not None:
         response.headers[POSITION_HEADER] = str(position)
     return response
+
+
+def _position_after_write(primary: EventStore, names: list[str]) -> int:
+    """The primary's position; a second try on a fresh connection when the first one had been
+    cut (the pool has dropped it by then: a database restart between the write and this)."""
+    try:
+        with primary.engine.connect() as conn:
+            return visible_position(conn, names)
+    except DBAPIError as error:
+        if not _disconnected(error):
+            raise
+    with primary.engine.connect() as conn:
+        return visible_position(conn, names)
+
+
+def _disconnected(error: DBAPIError) -> bool:
+    return isinstance(error, OperationalError) or error.connection_invalidated
 
 
 class ReadConsistencyPlugin(BasePlugin):  # type: ignore[misc]
