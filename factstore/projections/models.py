@@ -58,6 +58,26 @@ class ArticleRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
+# The claims-table columns of domain.figures.ClaimView, in its field order (CLAIM_VIEW_COLUMNS).
+CLAIM_VIEW_NAMES = (
+    "claim_id",
+    "topic",
+    "kind",
+    "value",
+    "lower",
+    "upper",
+    "qualifier",
+    "unit",
+    "as_of",
+    "published_at",
+    "attributed_to",
+    "outlet",
+    "article_id",
+    "status",
+    "asserted_position",
+)
+
+
 class ClaimRow(Base):
     """Projection `figures`, claims index: every claim with its current status."""
 
@@ -98,19 +118,7 @@ class ClaimRow(Base):
             "ix_claims_topic_views",
             "topic",
             "asserted_position",
-            "claim_id",
-            "kind",
-            "value",
-            "lower",
-            "upper",
-            "qualifier",
-            "unit",
-            "as_of",
-            "published_at",
-            "attributed_to",
-            "outlet",
-            "article_id",
-            "status",
+            *(n for n in CLAIM_VIEW_NAMES if n not in ("topic", "asserted_position")),
             "status_position",
         ).ddl_if(dialect="sqlite"),
     )
@@ -194,23 +202,4 @@ history_table = cast(Table, FigureHistoryRow.__table__)
 
 # A claim as the policy sees it: domain.figures.ClaimView's fields in order (its `position` is
 # asserted_position). What the figures fold loads and the as-of reads select.
-CLAIM_VIEW_COLUMNS = tuple(
-    claims_table.c[name]
-    for name in (
-        "claim_id",
-        "topic",
-        "kind",
-        "value",
-        "lower",
-        "upper",
-        "qualifier",
-        "unit",
-        "as_of",
-        "published_at",
-        "attributed_to",
-        "outlet",
-        "article_id",
-        "status",
-        "asserted_position",
-    )
-)
+CLAIM_VIEW_COLUMNS = tuple(claims_table.c[name] for name in CLAIM_VIEW_NAMES)
