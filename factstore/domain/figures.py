@@ -361,12 +361,7 @@ def decide(
             key=lambda c: c.position,
         )
     )
-    conflicts: list[str] = []
-    if competing:
-        conflicts.append(
-            f"{len(competing)} claim(s) for {best.as_of or 'the undated window'} disagree "
-            f"with {_figure(best)} by more than {config.conflict_tolerance:.0%}"
-        )
+    earlier: dict[str, ClaimView] = {}
     if best.kind == "total" and best.as_of:
         earlier = {
             key[1]: total
@@ -375,7 +370,36 @@ def decide(
             and key < latest
             and (total := best_total_of(claims_of_window, config)) is not None
         }
-        conflicts.extend(_decreases(earlier, best, config))
+    return _decision(
+        best,
+        min(low for low, _ in bounds),
+        max(high for _, high in bounds),
+        len({c.source for c in eligible}),
+        competing,
+        earlier,
+        config,
+    )
+
+
+def _decision(
+    best: ClaimView,
+    low: float,
+    high: float,
+    sources: int,
+    competing: tuple[ClaimView, ...],
+    earlier: Mapping[str, ClaimView],
+    config: PolicyConfig,
+) -> FigureDecision:
+    """The decision with its conflicts (rule 6) and explanation, from what rules 1–5 found;
+    `earlier`: the best total of each earlier dated window, by date (empty unless the best
+    claim is a dated total)."""
+    conflicts: list[str] = []
+    if competing:
+        conflicts.append(
+            f"{len(competing)} claim(s) for {best.as_of or 'the undated window'} disagree "
+            f"with {_figure(best)} by more than {config.conflict_tolerance:.0%}"
+        )
+    conflicts.extend(_decreases(earlier, best, config))
     tier_score, tier = config.authority(best)
     explanation = (
         f"window: {best.as_of or 'undated (no dated claim)'}",
@@ -386,9 +410,9 @@ def decide(
     )
     return FigureDecision(
         best=best,
-        low=min(low for low, _ in bounds),
-        high=max(high for _, high in bounds),
-        sources=len({c.source for c in eligible}),
+        low=low,
+        high=high,
+        sources=sources,
         competing=competing,
         conflicts=tuple(conflicts),
         explanation=explanation,
@@ -756,6 +780,42 @@ class TopicFigure:
         if not conflict and best.total and self._latest[0] == 1:
             conflict = self._earlier_max() > best.wh
         return (best.view, window.low, window.high, conflict), len(self._sources)
+
+    def decision(self) -> FigureDecision:
+        """`decide(claims)`, exactly, built from the windows: the latest window's claims (for
+        the competing ones) and each earlier window's best total; not from every claim."""
+        if self._exact:
+            return decide(list(self.claims.values()), self.config)
+        if self._latest is None:
+            return FigureDecision(best=None)
+        window = self._windows[self._latest]
+        best = window.best
+        competing = tuple(
+            sorted(
+                (
+                    e.view
+                    for e in window.entries.values()
+                    if e is not best and (e.wl > best.wh or best.wl > e.wh)
+                ),
+                key=lambda view: view.position,
+            )
+        )
+        earlier: dict[str, ClaimView] = {}
+        if best.total and self._latest[0] == 1:
+            earlier = {
+                key[1]: w.best_total.view
+                for key, w in self._windows.items()
+                if key[0] == 1 and key < self._latest and w.best_total is not None
+            }
+        return _decision(
+            best.view,
+            window.low,
+            window.high,
+            len(self._sources),
+            competing,
+            earlier,
+            self.config,
+        )
 
     # --- internals -------------------------------------------------------------------------
 

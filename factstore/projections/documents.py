@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, DateTime, Dialect, Select, bindparam, select
 
-from factstore.domain.figures import ClaimView, FigureDecision, PolicyConfig, decide
+from factstore.domain.figures import ClaimView, FigureDecision
 from factstore.projections.models import claims_table
 from factstore.projections.runner import driver_errors, load_json
 from factstore.store.hashing import format_timestamp
@@ -175,21 +175,18 @@ def shown_claims(decision: FigureDecision) -> list[ClaimView]:
 
 
 def current_documents(
-    conn: Connection,
-    topics: Sequence[tuple[RowLike, Sequence[ClaimView]]],
-    policy: PolicyConfig,
+    conn: Connection, topics: Sequence[tuple[RowLike, FigureDecision | None, int]]
 ) -> list[str | None]:
-    """The encoded current document of each (topic keys, every claim in log order), as
-    `figure_document` makes it (None for a topic without claims): full rows are read for the
-    shown claims of all the topics together."""
-    decisions = [decide(views, policy) if views else None for _, views in topics]
-    wanted = [c.claim_id for d in decisions if d is not None for c in shown_claims(d)]
+    """The encoded current document of each (topic keys, its decision, its number of claims),
+    as `figure_document` makes it (None for a topic without claims): full rows are read for
+    the shown claims of all the topics together."""
+    wanted = [c.claim_id for _, d, _ in topics if d is not None for c in shown_claims(d)]
     rows = claim_rows(conn, wanted)
     return [
         None
         if decision is None
-        else encode_document(figure_document(meta, decision, rows, NOW, len(views)))
-        for (meta, views), decision in zip(topics, decisions, strict=True)
+        else encode_document(figure_document(meta, decision, rows, NOW, count))
+        for meta, decision, count in topics
     ]
 
 

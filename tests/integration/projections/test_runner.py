@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from factstore.domain.events import NewEvent
-from factstore.projections import default_runner, queries
+from factstore.projections import ArticlesProjection, FiguresProjection, default_runner, queries
 from factstore.projections.documents import AsOf, encode_document
-from factstore.projections.figures import _BulkWriter
+from factstore.projections.figures import WarmTopics, _BulkWriter
 from factstore.projections.models import checkpoints_table, topics_table
 from factstore.projections.runner import ProjectionRunner
 from factstore.store.database import create_store_engine
@@ -153,6 +153,112 @@ def test_rebuild_equals_incremental_and_as_of_equals_replay(
             assert {i["topic"] for i in items} == set(expected) and total == len(expected)
     finally:
         engine.dispose()
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(operations=st.lists(operation, min_size=15, max_size=50), seed=st.integers(0, 10**6))
+def test_warm_topics_shared_by_runners_that_fail_equal_a_rebuild(
+    databases: Databases, operations: list[tuple[Any, ...]], seed: int
+) -> None:
+    """Three runners (three API workers, say), each keeping every topic warm, take turns in
+    random batches on one store, and one batch in four fails after its rows are written (a
+    failed commit): a warm topic is then stale or ahead of its row, and must be caught up or
+    dropped. The tables must still be what a rebuild writes."""
+    engine = create_store_engine(databases.migrated())
+    rng = random.Random(seed)
+    real = ProjectionRunner.write_checkpoint
+
+    def sometimes_fail(conn: Any, name: str, position: int) -> None:
+        if rng.random() < 0.25:
+            raise RuntimeError("the commit failed")
+        real(conn, name, position)
+
+    try:
+        store = EventStore(engine)
+        runners = [
+            ProjectionRunner(
+                store, [ArticlesProjection(), FiguresProjection(warm=WarmTopics(min_claims=0))]
+            )
+            for _ in range(3)
+        ]
+        write_history(store, operations)
+        ProjectionRunner.write_checkpoint = staticmethod(sometimes_fail)  # type: ignore[method-assign]
+        try:
+            for _ in range(300):
+                try:
+                    if not rng.choice(runners).step("figures", rng.randint(1, 7)):
+                        break  # at the head
+                except RuntimeError:
+                    pass
+        finally:
+            ProjectionRunner.write_checkpoint = staticmethod(real)  # type: ignore[method-assign]
+        runners[0].catch_up()
+        tables = list(runners[0].projections["figures"].tables)  # type: ignore[attr-defined]
+        incremental = snapshot(engine, tables)
+        runners[0].rebuild("figures")
+        assert snapshot(engine, tables) == incremental
+        assert_stored_documents_are_current(engine)
+    finally:
+        engine.dispose()
+
+
+def test_a_warm_topic_is_caught_up_after_another_runner_wrote_it(store: EventStore) -> None:
+    def warm_runner() -> ProjectionRunner:
+        figures = FiguresProjection(warm=WarmTopics(min_claims=0))
+        return ProjectionRunner(store, [ArticlesProjection(), figures])
+
+    first, second = warm_runner(), warm_runner()
+    topic = TOPICS[0]
+
+    def claim(number: int, value: int, as_of: str | None) -> None:
+        made = make_claim(value=value, qualifier="exact", as_of=as_of, **topic)
+        event = asserted(f"00000000-0000-0000-0000-{number:012d}", made, article_id=f"a{number}")
+        store.append(f"article-a{number}", [event])
+
+    claim(1, 100, None)
+    first.catch_up()
+    claim(2, 900, "2017-03-10")
+    second.catch_up()  # `first` holds the topic as of the first claim
+    store.append("article-a2", [retracted("00000000-0000-0000-0000-000000000002")])
+    claim(3, 50, "2017-01-10")
+    first.catch_up()  # reads the second claim, applies the retraction and the third
+    warm = first.projections["figures"].warm  # type: ignore[attr-defined]
+    assert warm.used == 1 and len(warm) == 1
+    document = queries.topic_figure(store.engine, topic["topic"])
+    assert document is not None and document["figure"]["value"] == 50  # 900 was retracted
+    tables = list(first.projections["figures"].tables)  # type: ignore[attr-defined]
+    incremental = snapshot(store.engine, tables)
+    first.rebuild("figures")
+    assert snapshot(store.engine, tables) == incremental
+    assert_stored_documents_are_current(store.engine)
+
+
+def test_warm_topics_are_bounded_and_keep_big_topics_only() -> None:
+    from factstore.domain.figures import PolicyConfig, TopicFigure
+    from tests.unit.domain.test_topic_figure import view
+
+    def figure_of(size: int) -> TopicFigure:
+        figure = TopicFigure(PolicyConfig())
+        for n in range(size):
+            figure.add(view(n, ("add", "total", n, 0, "exact", None, None, "active")))
+        return figure
+
+    warm = WarmTopics(max_claims=10, min_claims=3)
+    warm.keep("small", figure_of(2), 5)
+    assert len(warm) == 0
+    warm.keep("a", figure_of(4), 5)
+    warm.keep("b", figure_of(4), 6)
+    warm.keep("c", figure_of(4), 7)  # 12 claims: the least recently kept goes
+    assert warm.take("a", 100) is None
+    assert warm.take("b", 5) is None  # its row says an earlier position: never used, dropped
+    assert warm.take("b", 6) is None  # (and gone)
+    taken = warm.take("c", 9)
+    assert taken is not None and taken[1] == 7 and len(taken[0]) == 4
+    assert len(warm) == 0
 
 
 def test_rebuild_holding_few_claims_back_equals_incremental(

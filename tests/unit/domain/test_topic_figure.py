@@ -81,6 +81,9 @@ def view(number: int, op: tuple[Any, ...]) -> ClaimView:
 def check(figure: TopicFigure, claims: dict[str, ClaimView], config: PolicyConfig) -> None:
     expected = decide(list(claims.values()), config)
     assert figure.summary() == (figure_summary(expected), expected.sources)
+    # The whole decision too (competing claims, conflict texts, explanation): the projection
+    # builds each topic's stored document from it.
+    assert figure.decision() == expected
     assert figure.claims == claims
 
 
