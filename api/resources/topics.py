@@ -81,7 +81,9 @@ class Topics(MethodView):
         )
         document = {"items": items, "total": total, **as_of.to_dict()}
         etag = etag_for("topics", services.store.head_position())
-        return json_response(_TOPIC_PAGE, document, etag)
+        # Built by the code in its schema's shape: encoded directly (test_read_path.py holds it
+        # to TopicPageSchema's dump); marshmallow took a third of a list's time.
+        return body_response(encode_document(document), etag)
 
 
 @blp.route("/<string:topic>")

@@ -124,3 +124,26 @@ def test_event_pages_and_articles_are_exactly_their_schemas_dump(
         assert body == schema_bytes(seeded_client, article_schema, body), article["stream_id"]
         claims += len(response.get_json()["claims"])
     assert len(articles) >= 5 and claims > 0
+
+
+def test_topic_lists_are_exactly_their_schemas_dump(seeded_client: FlaskClient) -> None:
+    page_schema = schemas.TopicPageSchema()
+    queries = (
+        "",
+        "?limit=3&offset=2",
+        "?sort=-sources",
+        "?measure=displaced",
+        "?place=mosul&sort=value",
+        "?q=killed",
+        "?known_at=5",
+        "?valid_at=2016-11-01",
+        "?known_at=12&valid_at=2017-01-01&sort=-topic",
+    )
+    shown = 0
+    for query in queries:
+        response = seeded_client.get(f"/v1/topics{query}")
+        assert response.status_code == 200 and response.mimetype == "application/json"
+        body = response.get_data()
+        assert body == schema_bytes(seeded_client, page_schema, body), query
+        shown += len(response.get_json()["items"])
+    assert shown > 20
