@@ -237,7 +237,7 @@ def test_a_warm_topic_is_caught_up_after_another_runner_wrote_it(store: EventSto
     assert_stored_documents_are_current(store.engine)
 
 
-def test_warm_topics_are_bounded_and_keep_big_topics_only() -> None:
+def test_warm_topics_are_bounded_and_keep_big_topics_only(monkeypatch: pytest.MonkeyPatch) -> None:
     from factstore.domain.figures import PolicyConfig, TopicFigure
     from tests.unit.domain.test_topic_figure import view
 
@@ -259,6 +259,10 @@ def test_warm_topics_are_bounded_and_keep_big_topics_only() -> None:
     taken = warm.take("c", 9)
     assert taken is not None and taken[1] == 7 and len(taken[0]) == 4
     assert len(warm) == 0
+    monkeypatch.setenv("FACTSTORE_WARM_CLAIMS", "0")  # off
+    off = WarmTopics(min_claims=0)
+    off.keep("a", figure_of(4), 5)
+    assert len(off) == 0
 
 
 def test_rebuild_holding_few_claims_back_equals_incremental(
