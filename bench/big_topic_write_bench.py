@@ -27,6 +27,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from factstore.domain import catalog
+from factstore.domain.events import NewEvent
+from factstore.projections import default_runner
+from factstore.projections.models import claims_table, topics_table
+from factstore.store.database import create_store_engine
+from factstore.store.event_store import EventStore
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -39,12 +46,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.warm_claims is not None:  # read when the projection is built, below
         os.environ["FACTSTORE_WARM_CLAIMS"] = str(args.warm_claims)
-
-    from factstore.domain import catalog
-    from factstore.projections import default_runner
-    from factstore.projections.models import claims_table, topics_table
-    from factstore.store.database import create_store_engine
-    from factstore.store.event_store import EventStore
 
     engine = create_store_engine(args.db_url)
     store = EventStore(engine)
@@ -76,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         timings: list[tuple[float, float]] = []
         for number in range(args.writes):
             data = catalog.upcast(template.type, template.schema_version, template.data)
-            store.append(stream, [_copy(data, number, catalog)])
+            store.append(stream, [_copy(data, number)])
             cpu, wall = time.process_time(), time.perf_counter()
             runner.step("figures")
             timings.append(
@@ -93,11 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _copy(data: dict[str, Any], number: int, catalog: Any) -> Any:
+def _copy(data: dict[str, Any], number: int) -> NewEvent:
     """A ClaimAsserted like `data` (its claim, article and provenance) with a new claim id and
     a different figure (bounds scaled with it)."""
-    from factstore.domain.events import NewEvent
-
     copied = json.loads(json.dumps(data))
     claim = copied["claim"]
     factor = 1 + (number + 1) / 100

@@ -26,8 +26,8 @@ blp = Blueprint("topics", __name__, url_prefix="/v1/topics", description="Figure
 
 # One instance each: a schema's fields (and nested schemas) are then built once per process, not
 # deep-copied per request. Dumping does not mutate a schema, so threads may share them.
-_TOPIC_PAGE = schemas.TopicPageSchema()
-# Figures and histories are encoded directly (encode_document); their schemas document them.
+# Topic lists, figures and histories are encoded directly (encode_document); their schemas
+# document them.
 _CLAIM_PAGE = schemas.ClaimPageSchema()
 # Query arguments are parsed by instances too: webargs builds a new schema per request when
 # given a class.
