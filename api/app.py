@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     app.extensions["factstore"] = Services(
         settings=settings,
         store=store,
-        runner=default_runner(store, settings.policy),
+        runner=default_runner(store, settings),
         tokens=TokenTable.from_env(),
         replica=replica,
     )

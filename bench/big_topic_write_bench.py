@@ -23,10 +23,12 @@ import sys
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 
+from factstore.config import Settings
 from factstore.domain import catalog
 from factstore.domain.events import NewEvent
 from factstore.projections import default_runner
@@ -41,15 +43,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--topics", type=int, default=3, help="how many of the biggest topics")
     parser.add_argument("--writes", type=int, default=10, help="claims added to each")
     parser.add_argument(
-        "--warm-claims", type=int, help="FACTSTORE_WARM_CLAIMS for this run (0: off)"
+        "--warm-claims", type=int, help="the warm-topics bound (0: off; default: the settings')"
     )
     args = parser.parse_args(argv)
-    if args.warm_claims is not None:  # read when the projection is built, below
-        os.environ["FACTSTORE_WARM_CLAIMS"] = str(args.warm_claims)
-
     engine = create_store_engine(args.db_url)
     store = EventStore(engine)
-    runner = default_runner(store)
+    settings = Settings.from_env()
+    if args.warm_claims is not None:
+        settings = replace(settings, warm_claims=args.warm_claims)
+    runner = default_runner(store, settings)
     print("catching up projections…", file=sys.stderr)
     runner.catch_up()
     t, c = topics_table.c, claims_table.c
@@ -61,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; store: {store.backend}, head {store.head_position():,}; "
-        f"FACTSTORE_WARM_CLAIMS={os.environ.get('FACTSTORE_WARM_CLAIMS', 'default')}"
+        f"warm claims {settings.warm_claims:,}"
     )
     print("| topic | claims | first write ms (CPU / wall) | later writes: median ms | max ms |")
     print("|---|---:|---:|---:|---:|")

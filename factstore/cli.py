@@ -152,7 +152,7 @@ def ingest(
     from factstore.projections import default_runner
 
     store = context.store()
-    runner = default_runner(store, context.settings.policy)
+    runner = default_runner(store, context.settings)
     # Read everything once before writing anything, so a bad record fails the whole command
     # instead of leaving the input half-ingested.
     total = sum(1 for _ in read_paths(paths))
@@ -206,7 +206,7 @@ def reingest(context: Context, source_ids: tuple[str, ...], actor: str) -> None:
     job_id = "reingest" if len(selected) != 1 else selected[0].job_id
     report = reingesting.run_sources(
         store,
-        default_runner(store, context.settings.policy),
+        default_runner(store, context.settings),
         selected,
         job_id=job_id,
         trigger="cli",
@@ -253,7 +253,7 @@ def reextract(context: Context, actor: str) -> None:
 
     store = context.store()
     report = reextract_all(
-        store, default_runner(store, context.settings.policy), actor=actor, trigger="cli"
+        store, default_runner(store, context.settings), actor=actor, trigger="cli"
     )
     counts = report.sources[0].counts
     assert counts is not None
@@ -399,7 +399,7 @@ def import_command(context: Context, source: str) -> None:
                 count = store.import_log(read_export(handle))
     except ExportFormatError as error:
         raise CliError(f"{source}: {error}") from error
-    runner = default_runner(store, context.settings.policy)
+    runner = default_runner(store, context.settings)
     for name in runner.projections:
         runner.rebuild(name)
     position, head_hash = store.head()
@@ -448,7 +448,7 @@ def project(
 
     from factstore.projections import default_runner
 
-    runner = default_runner(context.store(), context.settings.policy)
+    runner = default_runner(context.store(), context.settings)
     if rebuild_name is not None:
         if rebuild_name not in runner.projections:
             names = ", ".join(runner.projections)

@@ -11,6 +11,7 @@ from factstore.domain.figures import PolicyConfig
 
 DEFAULT_DATABASE_URL = "sqlite:///factstore.db"
 DEFAULT_MIN_POSITION_WAIT_MS = 1000
+DEFAULT_WARM_CLAIMS = 100_000
 
 
 class ConfigError(ValueError):
@@ -29,6 +30,9 @@ class Settings:
     read_database_url: str | None = None
     # How long a read asking for `min_position` may wait for it (FACTSTORE_MIN_POSITION_WAIT_MS).
     min_position_wait_ms: int = DEFAULT_MIN_POSITION_WAIT_MS
+    # Claims of big topics whose folded state a process that applies projections keeps between
+    # batches (FACTSTORE_WARM_CLAIMS; 0: none).
+    warm_claims: int = DEFAULT_WARM_CLAIMS
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,6 +47,7 @@ class Settings:
             min_position_wait_ms=_positive_int(
                 "FACTSTORE_MIN_POSITION_WAIT_MS", DEFAULT_MIN_POSITION_WAIT_MS
             ),
+            warm_claims=_whole_number("FACTSTORE_WARM_CLAIMS", DEFAULT_WARM_CLAIMS, minimum=0),
         )
 
 
@@ -65,11 +70,16 @@ def _secret(name: str, file_name: str) -> str | None:
 
 
 def _positive_int(name: str, default: int) -> int:
+    return _whole_number(name, default, minimum=1)
+
+
+def _whole_number(name: str, default: int, *, minimum: int) -> int:
     raw = os.environ.get(name)
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) <= 0:
-        raise ConfigError(f"{name}={raw!r}: expected a positive whole number")
+    if not raw.isdigit() or int(raw) < minimum:
+        kind = "positive whole number" if minimum == 1 else f"whole number ({minimum} or more)"
+        raise ConfigError(f"{name}={raw!r}: expected a {kind}")
     return int(raw)
 
 

@@ -201,7 +201,7 @@ def _run_job(worker: _Worker, job_id: str) -> None:
         return
     trigger = "request" if requests else "schedule"
     store = worker.store
-    runner = default_runner(store, worker.settings.policy)
+    runner = default_runner(store, worker.settings)
     if job_id == REEXTRACT_JOB_ID:
         from factstore.ingest.reextract import reextract_all
 

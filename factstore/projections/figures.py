@@ -20,7 +20,6 @@ from __future__ import annotations
 import itertools
 import json
 import operator
-import os
 import threading
 import uuid
 from collections import OrderedDict
@@ -33,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, select
 
+from factstore.config import DEFAULT_WARM_CLAIMS
 from factstore.domain import catalog
 from factstore.domain.claim_status import change_of, change_reason, claim_view, status_after
 from factstore.domain.events import RecordedEvent
@@ -514,12 +514,9 @@ class WarmTopics:
     event changed the topic. So an entry is used when the row still says that position, or
     says a later one (what changed since is read from the rows), and never when it says an
     earlier one (the batch that kept it did not commit). Bounded by the claims held (about
-    0.9 KB each: 100,000 by default, env FACTSTORE_WARM_CLAIMS, 0 turns it off); least
-    recently used topics go first."""
+    0.9 KB each; Settings.warm_claims, 0 turns it off); least recently used topics go first."""
 
-    def __init__(self, max_claims: int | None = None, min_claims: int = 2_000) -> None:
-        if max_claims is None:
-            max_claims = int(os.environ.get("FACTSTORE_WARM_CLAIMS", "100000"))
+    def __init__(self, max_claims: int = DEFAULT_WARM_CLAIMS, min_claims: int = 2_000) -> None:
         self.max_claims = max_claims
         self.min_claims = min_claims  # smaller topics load in a few milliseconds
         self._entries: OrderedDict[str, tuple[TopicFigure, int]] = OrderedDict()

@@ -136,7 +136,7 @@ def assert_store_matches(
     )
     assert verify.returncode == 0, verify.stderr
 
-    runner = default_runner(store, Settings(database_url=database_url).policy)
+    runner = default_runner(store, Settings(database_url=database_url))
     runner.catch_up()
     tables = [t for p in runner.projections.values() for t in p.tables]
     followed = snapshot(store.engine, tables)

@@ -34,6 +34,16 @@ def test_database_urls_come_from_the_variable_or_a_secret_file(
     )
 
 
+def test_the_warm_topics_bound_is_a_whole_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env().warm_claims == 100_000
+    monkeypatch.setenv("FACTSTORE_WARM_CLAIMS", "0")  # off
+    assert Settings.from_env().warm_claims == 0
+    for bad in ("abc", "-5", "1.5"):
+        monkeypatch.setenv("FACTSTORE_WARM_CLAIMS", bad)
+        with pytest.raises(ConfigError, match=r"FACTSTORE_WARM_CLAIMS=.*whole number"):
+            Settings.from_env()
+
+
 @pytest.mark.parametrize("content", [None, ""])
 def test_a_missing_or_empty_secret_file_names_the_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str | None

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 
+from factstore.config import Settings
 from factstore.domain.events import NewEvent
 from factstore.projections import ArticlesProjection, FiguresProjection, default_runner, queries
 from factstore.projections.documents import AsOf, encode_document
@@ -260,7 +261,7 @@ def test_warm_topics_are_bounded_and_keep_big_topics_only(monkeypatch: pytest.Mo
     assert taken is not None and taken[1] == 7 and len(taken[0]) == 4
     assert len(warm) == 0
     monkeypatch.setenv("FACTSTORE_WARM_CLAIMS", "0")  # off
-    off = WarmTopics(min_claims=0)
+    off = WarmTopics(Settings.from_env().warm_claims, min_claims=0)
     off.keep("a", figure_of(4), 5)
     assert len(off) == 0
 
