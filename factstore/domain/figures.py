@@ -81,14 +81,6 @@ class ClaimView(NamedTuple):
         return self.as_of or self.published_at
 
     @property
-    def interval(self) -> tuple[float, float]:
-        low = self.lower if self.lower is not None else -math.inf
-        high = self.upper if self.upper is not None else math.inf
-        if self.qualifier == EXACT or (self.lower is None and self.upper is None):
-            return (self.value, self.value)
-        return (low, high)
-
-    @property
     def source(self) -> str:
         return (self.attributed_to or self.outlet or f"article:{self.article_id}").strip().lower()
 
@@ -235,12 +227,12 @@ class FigureDecision:
         return bool(self.conflicts)
 
 
+# Rule 3c: exact over bounded over approximate (any other qualifier).
+_PRECISION = {EXACT: 2, **dict.fromkeys(BOUNDED_QUALIFIERS, 1)}
+
+
 def precision_rank(qualifier: str) -> int:
-    if qualifier == EXACT:
-        return 2
-    if qualifier in BOUNDED_QUALIFIERS:
-        return 1
-    return 0
+    return _PRECISION.get(qualifier, 0)
 
 
 def window_key(claim: ClaimView) -> tuple[int, str]:
@@ -262,7 +254,7 @@ def window_rank(
     return (
         claim.status == "preferred",
         config.authority(claim)[0] if authority is None else authority,
-        precision_rank(claim.qualifier),
+        _PRECISION.get(claim.qualifier, 0),  # precision_rank, without a call per claim
         claim.position,
     )
 
@@ -298,41 +290,24 @@ def range_bounds(claim: ClaimView) -> tuple[float, float]:
 
 
 def widened(claim: ClaimView, tolerance: float) -> tuple[float, float]:
-    """The claim's interval widened by `tolerance` (relative): what agreement compares."""
-    low, high = claim.interval
-    return _widen_low(low, tolerance), _widen_high(high, tolerance)
-
-
-def agree(a: ClaimView, b: ClaimView, tolerance: float) -> bool:
-    """Whether two figures can both be true, allowing `tolerance` relative slack."""
-    return _agrees_within(a, widened(b, tolerance), tolerance)
-
-
-def _agrees_within(a: ClaimView, b_widened: tuple[float, float], tolerance: float) -> bool:
-    """`agree(a, b, tolerance)` given `widened(b, tolerance)`: a window's claims are all
-    compared with one best claim, whose widened interval is then computed once."""
-    a_low, a_high = widened(a, tolerance)
-    b_low, b_high = b_widened
-    return a_low <= b_high and b_low <= a_high
-
-
-def _widen_low(x: float, tolerance: float) -> float:
-    return x - abs(x) * tolerance if math.isfinite(x) else x
-
-
-def _widen_high(x: float, tolerance: float) -> float:
-    return x + abs(x) * tolerance if math.isfinite(x) else x
+    """The claim's interval (its value when exact or unbounded, else its bounds, open where
+    absent) widened by `tolerance` (relative): two claims agree iff theirs overlap."""
+    lower, upper = claim.lower, claim.upper
+    if claim.qualifier == EXACT or (lower is None and upper is None):
+        low = high = claim.value
+    else:
+        low = -math.inf if lower is None else lower
+        high = math.inf if upper is None else upper
+    isfinite = math.isfinite
+    return (
+        low - abs(low) * tolerance if isfinite(low) else low,
+        high + abs(high) * tolerance if isfinite(high) else high,
+    )
 
 
 def best_of(claims: Iterable[ClaimView], config: PolicyConfig) -> ClaimView:
     """Rule 3: the best of a window's claims (their `rank_key`s differ only in `window_rank`)."""
     return max(claims, key=lambda c: window_rank(c, config))
-
-
-def best_total_of(claims: Iterable[ClaimView], config: PolicyConfig) -> ClaimView | None:
-    """The best `total` claim of a window (what rule 6 compares across windows)."""
-    totals = [c for c in claims if c.kind == "total"]
-    return best_of(totals, config) if totals else None
 
 
 def decide(
@@ -344,38 +319,33 @@ def decide(
     eligible = eligible_claims(claims, valid_at)
     if not eligible:
         return FigureDecision(best=None)
-    windows = by_window(eligible)
-    # The first part of every claim's rank is its window: the best claim is in the latest one.
-    latest = max(windows)
-    window = windows[latest]
+    # The first part of every claim's rank is its window: the best claim is in the latest one,
+    # the latest dated window if any claim is dated ("" stands for the undated window).
+    latest = max((c.as_of for c in eligible if c.as_of), default="")
+    window = [c for c in eligible if (c.as_of or "") == latest]
     best = best_of(window, config)
-    bounds = [range_bounds(c) for c in window]
-    best_widened = widened(best, config.conflict_tolerance)
-    competing = tuple(
-        sorted(
-            (
-                c
-                for c in window
-                if c is not best and not _agrees_within(c, best_widened, config.conflict_tolerance)
-            ),
-            key=lambda c: c.position,
-        )
-    )
+    tolerance = config.conflict_tolerance
+    best_low, best_high = widened(best, tolerance)
+    competing = []
+    for c in window:
+        if c is not best:
+            low, high = widened(c, tolerance)
+            if not (low <= best_high and best_low <= high):  # rule 5: they cannot agree
+                competing.append(c)
+    competing.sort(key=lambda c: c.position)
     earlier: dict[str, ClaimView] = {}
-    if best.kind == "total" and best.as_of:
-        earlier = {
-            key[1]: total
-            for key, claims_of_window in windows.items()
-            if key[0] == 1
-            and key < latest
-            and (total := best_total_of(claims_of_window, config)) is not None
-        }
+    if best.kind == "total" and latest:
+        # Rule 6: the best total of each earlier dated window.
+        totals = by_window(
+            c for c in eligible if c.kind == "total" and c.as_of and c.as_of < latest
+        )
+        earlier = {key[1]: best_of(group, config) for key, group in totals.items()}
     return _decision(
         best,
-        min(low for low, _ in bounds),
-        max(high for _, high in bounds),
+        min([c.value if c.lower is None else c.lower for c in window]),  # rule 4: range_bounds
+        max([c.value if c.upper is None else c.upper for c in window]),
         len({c.source for c in eligible}),
-        competing,
+        tuple(competing),
         earlier,
         config,
     )
@@ -695,7 +665,7 @@ class TopicFigure:
     - rules 1–3: eligible claims sit in per-window groups, each with its best claim
       (`rank_key`); the best overall is the best of the latest window.
     - rule 4: each window keeps the min/max of `range_bounds`.
-    - rule 5: a claim `c` competes with `best` iff `not agree(c, best)`, i.e. iff
+    - rule 5: a claim `c` competes with `best` iff their `widened` intervals miss, i.e. iff
       `widened(c).low > widened(best).high or widened(best).low > widened(c).high`; so some
       claim competes iff the window's max widened low / min widened high pass those bounds.
       `best` itself takes part in those aggregates only harmlessly when it agrees with itself;
