@@ -116,34 +116,28 @@ def _check_request_body() -> Response | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         return errors.problem(400, "Bad Request", f"the body is not valid UTF-8 ({error.reason})")
-    if _nesting_depth(text) > MAX_JSON_DEPTH:
+    try:
+        too_deep = _nesting_depth(json.loads(text)) > MAX_JSON_DEPTH
+    except RecursionError:
+        too_deep = True
+    except ValueError as error:
+        return errors.problem(400, "Bad Request", f"the body is not valid JSON ({error})")
+    if too_deep:
         return errors.problem(
             400, "Bad Request", f"the JSON is nested deeper than {MAX_JSON_DEPTH}"
         )
-    try:
-        json.loads(text)
-    except ValueError as error:
-        return errors.problem(400, "Bad Request", f"the body is not valid JSON ({error})")
     return None
 
 
-def _nesting_depth(text: str) -> int:
-    """Bracket depth outside strings, without parsing (parsing is what deep nesting breaks)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
+def _nesting_depth(value: Any) -> int:
+    """How deeply a parsed JSON value nests arrays and objects (0 for a scalar), without
+    recursion. Parsing first is safe: the C decoder stops at ~1,000 levels (RecursionError), and
+    a loop over the text instead costs ~2 ms per article body."""
+    deepest = 0
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
     return deepest

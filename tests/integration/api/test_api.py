@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from api.app import MAX_JSON_DEPTH
 from factstore.config import Settings
 from tests.integration.api.conftest import AUTH, OTHER_TOKEN
 
@@ -120,14 +121,16 @@ def test_bad_bodies_are_problems(client: FlaskClient) -> None:
         ),
         400,
     )
-    problem_of(
-        client.post(
-            "/v1/articles",
-            data="[" * 5000 + "]" * 5000,
-            headers={**AUTH, "Content-Type": "application/json"},
-        ),
-        400,
-    )
+    for depth, status in ((5000, 400), (MAX_JSON_DEPTH + 1, 400), (MAX_JSON_DEPTH, 422)):
+        # Brackets inside strings do not nest; past the limit it is a 400 before any schema.
+        nested = '{"text": "[[[{", "x": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+        found = problem_of(
+            client.post(
+                "/v1/articles", data=nested, headers={**AUTH, "Content-Type": "application/json"}
+            ),
+            status,
+        )
+        assert ("nested deeper" in found["detail"]) == (status == 400)
     problem_of(
         client.post(
             "/v1/articles", data="{not json", headers={**AUTH, "Content-Type": "application/json"}
