@@ -42,8 +42,8 @@ _STREAM = schemas.StreamSchema()
 
 
 def _article_claims(store: EventStore, stream_id: str) -> list[dict[str, Any]]:
-    items, _ = queries.list_claims(store.engine, stream_id=stream_id, limit=10_000)
-    return items
+    with store.engine.connect() as conn:
+        return queries.article_claims(conn, stream_id)
 
 
 @blp.route("")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, bindparam, select
 
 from factstore.domain import catalog
 from factstore.domain.events import RecordedEvent
@@ -22,11 +22,11 @@ class ArticlesProjection:
         relevant = [e for e in events if e.type in ARTICLE_EVENTS]
         # Claim events move their article's version on too, so every stream in the batch counts.
         streams = sorted({e.stream_id for e in events})
-        a = articles_table.c
         rows: dict[str, dict[str, Any]] = {}
         for start in range(0, len(streams), 500):
-            query = select(articles_table).where(a.stream_id.in_(streams[start : start + 500]))
-            rows.update((row["stream_id"], dict(row)) for row in conn.execute(query).mappings())
+            chunk = {"ids": streams[start : start + 500]}
+            found = conn.execute(_ARTICLE_ROWS, chunk).mappings()
+            rows.update((row["stream_id"], dict(row)) for row in found)
         stored = set(rows)
         for event in relevant:
             data = catalog.upcast(event.type, event.schema_version, event.data)
@@ -67,8 +67,19 @@ class ArticlesProjection:
             row = rows.get(event.stream_id)
             if row is not None and event.version > row["version"]:
                 row.update(version=event.version, last_position=event.position)
-        for stream_id, row in rows.items():
-            if stream_id in stored:
-                conn.execute(articles_table.update().where(a.stream_id == stream_id).values(row))
-            else:
-                conn.execute(articles_table.insert().values(row))
+        updates = [{**row, "b_stream_id": sid} for sid, row in rows.items() if sid in stored]
+        inserts = [row for sid, row in rows.items() if sid not in stored]
+        if updates:
+            conn.execute(_UPDATE_ARTICLE, updates)
+        if inserts:
+            conn.execute(articles_table.insert(), inserts)
+
+
+# Built once: a POST applies this projection inline, and building a statement costs more than
+# running it. Rows are whole (every column), so one executemany serves each kind of write.
+_ARTICLE_ROWS = select(articles_table).where(
+    articles_table.c.stream_id.in_(bindparam("ids", expanding=True))
+)
+_UPDATE_ARTICLE = articles_table.update().where(
+    articles_table.c.stream_id == bindparam("b_stream_id")
+)

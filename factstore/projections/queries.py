@@ -488,8 +488,13 @@ def article_with_claims(conn: Connection, stream_id: str) -> dict[str, Any] | No
     row = conn.execute(_ARTICLE_ROW, {"stream_id": stream_id}).mappings().first()
     if row is None:
         return None
-    claims = conn.execute(_ARTICLE_CLAIMS, {"stream_id": stream_id}).mappings()
-    return {**article_document(row), "claims": [claim_document(r) for r in claims]}
+    return {**article_document(row), "claims": article_claims(conn, stream_id)}
+
+
+def article_claims(conn: Connection, stream_id: str) -> list[dict[str, Any]]:
+    """Every claim extracted from an article, in log order (what a POST answers with)."""
+    rows = conn.execute(_ARTICLE_CLAIMS, {"stream_id": stream_id}).mappings()
+    return [claim_document(r) for r in rows]
 
 
 def get_article(engine: Engine, stream_id: str) -> dict[str, Any] | None:

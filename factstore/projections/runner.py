@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from json.scanner import make_scanner
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Table, TextClause, delete, func, select, text
+from sqlalchemy import Connection, Table, TextClause, bindparam, delete, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from factstore.domain.events import RecordedEvent
@@ -275,6 +275,21 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+# Every step of every projection reads and moves its checkpoint, inline in each POST too:
+# statements built once (building one costs more than running it on SQLite).
+_READ_CHECKPOINT = select(cp.c.position).where(cp.c.name == bindparam("b_name"))
+_UPDATE_CHECKPOINT = (
+    cp.update()
+    .where(cp.c.name == bindparam("b_name"))
+    .values(position=bindparam("b_position"), updated_at=bindparam("b_updated_at"))
+)
+_INSERT_CHECKPOINT = cp.insert().values(
+    name=bindparam("b_name"),
+    position=bindparam("b_position"),
+    updated_at=bindparam("b_updated_at"),
+)
+
+
 class ProjectionRunner:
     def __init__(self, store: EventStore, projections: Sequence[Projection]) -> None:
         self.store = store
@@ -293,17 +308,14 @@ class ProjectionRunner:
 
     @staticmethod
     def read_checkpoint(conn: Connection, name: str) -> int:
-        value = conn.execute(select(cp.c.position).where(cp.c.name == name)).scalar()
+        value = conn.execute(_READ_CHECKPOINT, {"b_name": name}).scalar()
         return int(value or 0)
 
     @staticmethod
     def write_checkpoint(conn: Connection, name: str, position: int) -> None:
-        now = datetime.now(UTC)
-        updated = conn.execute(
-            cp.update().where(cp.c.name == name).values(position=position, updated_at=now)
-        )
-        if updated.rowcount == 0:
-            conn.execute(cp.insert().values(name=name, position=position, updated_at=now))
+        values = {"b_name": name, "b_position": position, "b_updated_at": datetime.now(UTC)}
+        if conn.execute(_UPDATE_CHECKPOINT, values).rowcount == 0:
+            conn.execute(_INSERT_CHECKPOINT, values)
 
     def step(self, name: str, batch_size: int = 2000) -> int:
         """Apply at most one batch to one projection; the number of events applied."""

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from json.scanner import make_scanner
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, bindparam, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import PoolProxiedConnection
 
@@ -47,6 +47,12 @@ from factstore.store.verification import LogChain
 APPEND_LOCK_KEY = 0x46_61_63_74  # "Fact"
 # Keeps IN (...) lists well under every backend's bound-parameter limit.
 _ID_CHUNK = 500
+# Each POST asks it (built once: building costs more than running it).
+_STREAM_VERSIONS = (
+    select(ev.c.stream_id, func.max(ev.c.version))
+    .where(ev.c.stream_id.in_(bindparam("ids", expanding=True)))
+    .group_by(ev.c.stream_id)
+)
 # After a stale guess (another writer got in between), appends this many times the normal way.
 _GUARD_BACKOFF = 32
 # Stream heads remembered for the fast path (forgotten all at once beyond this).
@@ -482,12 +488,8 @@ class EventStore:
         ordered = sorted(stream_ids)
         with self.engine.connect() as conn:
             for start in range(0, len(ordered), _ID_CHUNK):
-                query = (
-                    select(ev.c.stream_id, func.max(ev.c.version))
-                    .where(ev.c.stream_id.in_(ordered[start : start + _ID_CHUNK]))
-                    .group_by(ev.c.stream_id)
-                )
-                versions.update({stream_id: version for stream_id, version in conn.execute(query)})
+                chunk = {"ids": ordered[start : start + _ID_CHUNK]}
+                versions.update(conn.execute(_STREAM_VERSIONS, chunk).tuples().all())
         return versions
 
     def last_event_of_types(self, stream_id: str, types: Sequence[str]) -> RecordedEvent | None:
