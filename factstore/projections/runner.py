@@ -323,25 +323,35 @@ class ProjectionRunner:
             return self._step(name, batch_size)
 
     def _step(self, name: str, batch_size: int) -> int:
-        projection = self.projections[name]
+        return self._step_together([name], batch_size)[name]
+
+    def _step_together(self, names: Sequence[str], batch_size: int) -> dict[str, int]:
+        """At most one batch for each projection, all in one transaction (one commit: inline,
+        every POST brings two projections up to date); the events each one applied."""
         conn = self._begin()
         try:
-            self._lock(conn, name)
-            checkpoint = self.read_checkpoint(conn, name)
-            events = self._whole_appends(self.store.read_all(checkpoint, batch_size), batch_size)
-            if events:
-                projection.apply(conn, events)
-                self.write_checkpoint(conn, name, events[-1].position)
+            applied: dict[str, list[RecordedEvent]] = {}
+            for name in names:  # always in the runner's order: its advisory locks never cross
+                self._lock(conn, name)
+                checkpoint = self.read_checkpoint(conn, name)
+                events = self._whole_appends(
+                    self.store.read_all(checkpoint, batch_size), batch_size
+                )
+                if events:
+                    self.projections[name].apply(conn, events)
+                    self.write_checkpoint(conn, name, events[-1].position)
+                applied[name] = events
             conn.commit()
-            if events:
-                # Operators (and the multi-follower test) see who applied which positions.
-                log.info("%s: applied %d..%d", name, events[0].position, events[-1].position)
-            return len(events)
         except BaseException:
             conn.rollback()
             raise
         finally:
             conn.close()
+        for name, events in applied.items():
+            if events:
+                # Operators (and the multi-follower test) see who applied which positions.
+                log.info("%s: applied %d..%d", name, events[0].position, events[-1].position)
+        return {name: len(events) for name, events in applied.items()}
 
     def _whole_appends(self, events: list[RecordedEvent], batch_size: int) -> list[RecordedEvent]:
         """The batch, extended so that it does not end inside an append. The events of one
@@ -364,12 +374,22 @@ class ProjectionRunner:
 
     def catch_up(self, names: Sequence[str] | None = None, batch_size: int = 2000) -> int:
         """Apply everything up to the head; the number of events applied."""
-        total = 0
-        for name in names or list(self.projections):
+        unknown = set(names or ()) - self.projections.keys()
+        if unknown:
+            raise KeyError(f"no such projection: {', '.join(sorted(unknown))}")
+        wanted = [name for name in self.projections if names is None or name in names]
+        # The first batch of each in one transaction (inline after a write, that is all there
+        # is); a projection further behind goes on alone, one batch per transaction.
+        with write_gate(self.store.engine):
+            first = self._step_together(wanted, batch_size)
+        total = sum(first.values())
+        for name in wanted:
+            if first[name] < batch_size:
+                continue  # it read up to the head: another step would find nothing
             while applied := self.step(name, batch_size):
                 total += applied
                 if applied < batch_size:
-                    break  # it read up to the head: another step would find nothing
+                    break
         return total
 
     def rebuild(self, name: str, batch_size: int = 5000) -> int:

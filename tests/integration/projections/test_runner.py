@@ -341,6 +341,31 @@ def test_a_crash_before_the_checkpoint_loses_and_doubles_nothing(
     assert all(lag.lag == 0 for lag in fresh.lags())
 
 
+def test_inline_catch_up_commits_both_projections_together_or_neither(
+    store: EventStore, runner: ProjectionRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a write, one transaction brings every projection up to date: when the second
+    fails, the first one's batch is rolled back with it, and the next catch-up applies both."""
+    claim = make_claim(value=1321, qualifier="exact", as_of=None, **TOPICS[0])
+    store.append("article-a1", [asserted("00000000-0000-0000-0000-000000000001", claim)])
+    assert list(runner.projections) == ["articles", "figures"]  # figures comes second
+    figures = runner.projections["figures"]
+    real_apply = figures.apply
+
+    def fail(conn: Any, events: Any) -> None:
+        raise RuntimeError("the figures batch failed")
+
+    monkeypatch.setattr(figures, "apply", fail)
+    with pytest.raises(RuntimeError, match="figures batch failed"):
+        runner.catch_up()
+    assert {lag.name: lag.checkpoint for lag in runner.lags()} == {"articles": 0, "figures": 0}
+    monkeypatch.setattr(figures, "apply", real_apply)
+    assert runner.catch_up() == 2  # the one event, once for each projection
+    assert all(lag.lag == 0 for lag in runner.lags())
+    with pytest.raises(KeyError, match="no such projection: nope"):
+        runner.catch_up(["nope"])
+
+
 def test_unknown_claim_references_change_nothing(
     store: EventStore, runner: ProjectionRunner
 ) -> None:
