@@ -377,7 +377,7 @@ class ProjectionRunner:
         unknown = set(names or ()) - self.projections.keys()
         if unknown:
             raise KeyError(f"no such projection: {', '.join(sorted(unknown))}")
-        wanted = [name for name in self.projections if names is None or name in names]
+        wanted = [name for name in self.projections if not names or name in names]
         # The first batch of each in one transaction (inline after a write, that is all there
         # is); a projection further behind goes on alone, one batch per transaction.
         with write_gate(self.store.engine):
