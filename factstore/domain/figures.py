@@ -227,12 +227,8 @@ class FigureDecision:
         return bool(self.conflicts)
 
 
-# Rule 3c: exact over bounded over approximate (any other qualifier).
-_PRECISION = {EXACT: 2, **dict.fromkeys(BOUNDED_QUALIFIERS, 1)}
-
-
-def precision_rank(qualifier: str) -> int:
-    return _PRECISION.get(qualifier, 0)
+# Rule 3c: exact (2) over bounded (1) over approximate (any other qualifier: 0).
+PRECISION_RANK = {EXACT: 2, **dict.fromkeys(BOUNDED_QUALIFIERS, 1)}
 
 
 def window_key(claim: ClaimView) -> tuple[int, str]:
@@ -254,7 +250,7 @@ def window_rank(
     return (
         claim.status == "preferred",
         config.authority(claim)[0] if authority is None else authority,
-        _PRECISION.get(claim.qualifier, 0),  # precision_rank, without a call per claim
+        PRECISION_RANK.get(claim.qualifier, 0),
         claim.position,
     )
 
