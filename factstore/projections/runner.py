@@ -320,10 +320,7 @@ class ProjectionRunner:
     def step(self, name: str, batch_size: int = 2000) -> int:
         """Apply at most one batch to one projection; the number of events applied."""
         with write_gate(self.store.engine):
-            return self._step(name, batch_size)
-
-    def _step(self, name: str, batch_size: int) -> int:
-        return self._step_together([name], batch_size)[name]
+            return self._step_together([name], batch_size)[name]
 
     def _step_together(self, names: Sequence[str], batch_size: int) -> dict[str, int]:
         """At most one batch for each projection, all in one transaction (one commit: inline,
