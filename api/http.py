@@ -94,9 +94,11 @@ class BodyCache:
 
 # Per worker process; bodies of current histories (and of current figures where the projection
 # has not stored them yet) are a few KB each. Small, because a full cache is resident memory of
-# every worker: at 64 MB the soak's workers grew by ~30 MiB in 4 minutes, at 0 by ~6.
+# every worker: at 16 MB it filled in the soak's first 5 minutes and, with the heap its churn
+# left free, made up most of each worker's growth (BENCHMARKS.md, "Soak"); reads of topics
+# drawn from thousands hit it rarely at any size.
 # FACTSTORE_API_BODY_CACHE_MB=0 turns the cache off (e.g. to measure the uncached path).
-BODY_CACHE_MB = 16
+BODY_CACHE_MB = 4
 
 
 def body_cache() -> BodyCache:

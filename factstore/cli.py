@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from factstore.config import ConfigError, Settings
+from factstore.heap import start_heap_trimmer
 from factstore.store.database import create_store_engine
 from factstore.store.errors import StoreError
 from factstore.store.event_store import EventStore
@@ -297,6 +298,7 @@ def scheduler(context: Context, heartbeat: float, misfire_grace: int) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    start_heap_trimmer(context.settings.heap_trim_seconds)
     process = SchedulerProcess(
         store,
         context.settings,
@@ -467,6 +469,7 @@ def project(
         click.echo("following the log (Ctrl-C to stop)", err=True)
         # One line per applied batch: which positions this follower applied to which projection.
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+        start_heap_trimmer(context.settings.heap_trim_seconds)
         runner.follow(stop, poll, batch_size)
         # Stopping is clean even when the database is away at that moment: the closing
         # report is not worth an error exit (a supervisor would restart the follower).
@@ -656,6 +659,9 @@ def serve(
         # Open event streams must not hold a shutdown or restart for long.
         "--graceful-timeout",
         "5",
+        # Hooks: each worker trims its heap now and then (factstore.heap).
+        "--config",
+        "python:api.gunicorn_config",
         *(["--access-logfile", "-"] if access_log else []),
         "api.wsgi:app",
     ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from factstore.domain.figures import PolicyConfig
+from factstore.heap import DEFAULT_TRIM_SECONDS
 
 DEFAULT_DATABASE_URL = "sqlite:///factstore.db"
 DEFAULT_MIN_POSITION_WAIT_MS = 1000
@@ -33,6 +34,9 @@ class Settings:
     # Claims of big topics whose folded state a process that applies projections keeps between
     # batches (FACTSTORE_WARM_CLAIMS; 0: none).
     warm_claims: int = DEFAULT_WARM_CLAIMS
+    # Seconds between heap trims in the long-running processes (FACTSTORE_HEAP_TRIM_SECONDS;
+    # 0: never; factstore.heap).
+    heap_trim_seconds: int = DEFAULT_TRIM_SECONDS
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -48,6 +52,9 @@ class Settings:
                 "FACTSTORE_MIN_POSITION_WAIT_MS", DEFAULT_MIN_POSITION_WAIT_MS
             ),
             warm_claims=_whole_number("FACTSTORE_WARM_CLAIMS", DEFAULT_WARM_CLAIMS, minimum=0),
+            heap_trim_seconds=_whole_number(
+                "FACTSTORE_HEAP_TRIM_SECONDS", DEFAULT_TRIM_SECONDS, minimum=0
+            ),
         )
 
 

@@ -34,13 +34,22 @@ def test_database_urls_come_from_the_variable_or_a_secret_file(
     )
 
 
-def test_the_warm_topics_bound_is_a_whole_number(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings.from_env().warm_claims == 100_000
-    monkeypatch.setenv("FACTSTORE_WARM_CLAIMS", "0")  # off
-    assert Settings.from_env().warm_claims == 0
+@pytest.mark.parametrize(
+    ("name", "attribute", "default"),
+    [
+        ("FACTSTORE_WARM_CLAIMS", "warm_claims", 100_000),
+        ("FACTSTORE_HEAP_TRIM_SECONDS", "heap_trim_seconds", 30),
+    ],
+)
+def test_whole_number_settings_take_zero_and_refuse_the_rest(
+    monkeypatch: pytest.MonkeyPatch, name: str, attribute: str, default: int
+) -> None:
+    assert getattr(Settings.from_env(), attribute) == default
+    monkeypatch.setenv(name, "0")  # off
+    assert getattr(Settings.from_env(), attribute) == 0
     for bad in ("abc", "-5", "1.5"):
-        monkeypatch.setenv("FACTSTORE_WARM_CLAIMS", bad)
-        with pytest.raises(ConfigError, match=r"FACTSTORE_WARM_CLAIMS=.*whole number"):
+        monkeypatch.setenv(name, bad)
+        with pytest.raises(ConfigError, match=rf"{name}=.*whole number"):
             Settings.from_env()
 
 
