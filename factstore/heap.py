@@ -4,8 +4,9 @@ A long-running process that builds and drops bodies of many sizes frees memory i
 of its heap; glibc keeps those pages (the process's RSS stays up) until `malloc_trim` walks the
 heap and releases every whole free page. The soak measured the server workers' heaps holding
 10-17 MB free after 10 minutes (BENCHMARKS.md, "Soak"). A daemon thread per long-running
-process (server worker, follower, scheduler) trims every few seconds; the walk takes about a
-millisecond. Where the C library has no `malloc_trim` (musl, macOS) nothing starts."""
+process (server worker, follower, scheduler) trims every 30 seconds by default
+(FACTSTORE_HEAP_TRIM_SECONDS). Where the C library has no `malloc_trim` (musl, macOS) nothing
+starts."""
 
 from __future__ import annotations
 
