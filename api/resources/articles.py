@@ -28,7 +28,6 @@ from factstore.ingest.service import ingest
 from factstore.ingest.sources import ArticleInput, article_id_for, stream_id_for
 from factstore.projections import queries
 from factstore.projections.models import articles_table
-from factstore.store.event_store import EventStore
 from factstore.store.verification import verify_stream
 
 blp = Blueprint(
@@ -39,11 +38,6 @@ blp = Blueprint(
 # Built once per process: building a schema deep-copies its fields.
 _ARTICLE_PAGE = schemas.ArticlePageSchema()
 _STREAM = schemas.StreamSchema()
-
-
-def _article_claims(store: EventStore, stream_id: str) -> list[dict[str, Any]]:
-    with store.engine.connect() as conn:
-        return queries.article_claims(conn, stream_id)
 
 
 @blp.route("")
@@ -77,6 +71,10 @@ class Articles(MethodView):
         [outcome] = list(
             ingest(services.store, [article], metadata=metadata, runner=services.runner)
         )
+        # From the primary, which has the write (a replica may not have it yet); one connection.
+        with services.store.engine.connect() as conn:
+            head = services.store.head_position(conn)
+            claims = queries.article_claims(conn, outcome.stream_id)
         document = {
             "stream_id": outcome.stream_id,
             "article_id": outcome.article_id,
@@ -85,9 +83,8 @@ class Articles(MethodView):
             "events_appended": outcome.events_appended,
             "claims_asserted": outcome.claims_asserted,
             "claims_retracted": outcome.claims_retracted,
-            "head_position": services.store.head_position(),
-            # From the primary, which has the write (a replica may not have it yet).
-            "claims": _article_claims(services.store, outcome.stream_id),
+            "head_position": head,
+            "claims": claims,
         }
         status = 200 if outcome.status == "unchanged" else 201
         headers = {"Location": f"/v1/articles/{outcome.stream_id}"}

@@ -328,12 +328,16 @@ class ProjectionRunner:
         conn = self._begin()
         try:
             applied: dict[str, list[RecordedEvent]] = {}
+            # By checkpoint: inline, every projection starts where the last write left them all.
+            batches: dict[int, list[RecordedEvent]] = {}
             for name in names:  # always in the runner's order: its advisory locks never cross
                 self._lock(conn, name)
                 checkpoint = self.read_checkpoint(conn, name)
-                events = self._whole_appends(
-                    self.store.read_all(checkpoint, batch_size), batch_size
-                )
+                events = batches.get(checkpoint)
+                if events is None:
+                    events = batches[checkpoint] = self._whole_appends(
+                        conn, self.store.read_all(checkpoint, batch_size, conn), batch_size
+                    )
                 if events:
                     self.projections[name].apply(conn, events)
                     self.write_checkpoint(conn, name, events[-1].position)
@@ -350,7 +354,9 @@ class ProjectionRunner:
                 log.info("%s: applied %d..%d", name, events[0].position, events[-1].position)
         return {name: len(events) for name, events in applied.items()}
 
-    def _whole_appends(self, events: list[RecordedEvent], batch_size: int) -> list[RecordedEvent]:
+    def _whole_appends(
+        self, conn: Connection, events: list[RecordedEvent], batch_size: int
+    ) -> list[RecordedEvent]:
         """The batch, extended so that it does not end inside an append. The events of one
         append (one transaction: they share one timestamp) are one change to a projection:
         the figures history merges a revision's retraction and new claim into one row, which it
@@ -358,7 +364,7 @@ class ProjectionRunner:
         where batches happened to end, and an incremental run would differ from a rebuild."""
         while len(events) >= batch_size:
             last = events[-1]
-            more = self.store.read_all(last.position, batch_size)
+            more = self.store.read_all(last.position, batch_size, conn)
             same = []
             for event in more:
                 if event.recorded_at != last.recorded_at:

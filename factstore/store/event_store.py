@@ -503,9 +503,13 @@ class EventStore:
             row = conn.execute(query).first()
         return None if row is None else _decode(row)
 
-    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        """The global log: up to `limit` events with position > after_position, in order."""
-        return self._select(self._sql.read_all, (after_position, limit))
+    def read_all(
+        self, after_position: int = 0, limit: int = 1000, conn: Connection | None = None
+    ) -> list[RecordedEvent]:
+        """The global log: up to `limit` events with position > after_position, in order; on
+        `conn`, in its transaction, when given (a projection step reads what it applies on the
+        connection it writes with: no second connection, no second transaction)."""
+        return self._select(self._sql.read_all, (after_position, limit), conn)
 
     def iter_all(self, after_position: int = 0, batch_size: int = 5000) -> Iterator[RecordedEvent]:
         """Every event after a position, fetched in batches (memory stays flat)."""
@@ -532,17 +536,15 @@ class EventStore:
         with self.engine.connect() as conn:
             return conn.execute(select(ev.c.log_hash).where(ev.c.position == position)).scalar()
 
-    def _select(self, sql: str, params: tuple[Any, ...]) -> list[RecordedEvent]:
+    def _select(
+        self, sql: str, params: tuple[Any, ...], conn: Connection | None = None
+    ) -> list[RecordedEvent]:
         """Run a read straight on the driver (no per-row SQLAlchemy processing) and decode."""
+        if conn is not None:
+            return self._decode_rows(_fetch_all(self.engine, conn.connection, sql, params))
         raw = self.engine.raw_connection()
         try:
-            with _driver_errors(self.engine, raw):
-                cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
-                try:
-                    cursor.execute(sql, params)
-                    rows = cursor.fetchall()
-                finally:
-                    cursor.close()
+            rows = _fetch_all(self.engine, raw, sql, params)
         finally:
             raw.close()  # the pool ends the read transaction (rollback)
         return self._decode_rows(rows)
@@ -690,6 +692,19 @@ class _Statements:
             "SELECT stream_id, max(version), hash FROM events "
             f"WHERE stream_id IN ({marks}) GROUP BY stream_id"
         )
+
+
+def _fetch_all(
+    engine: Engine, raw: PoolProxiedConnection, sql: str, params: tuple[Any, ...]
+) -> list[Any]:
+    with _driver_errors(engine, raw):
+        cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, params)
+            rows: list[Any] = cursor.fetchall()
+        finally:
+            cursor.close()
+    return rows
 
 
 @contextmanager
