@@ -123,6 +123,22 @@ class SchedulerSource:
         self.next_edit = now + self.every_s
 
 
+def worker_rss(samples: Sequence[tuple[float, dict[int, int | None]]]) -> str:
+    """The server workers' RSS over the run, in MiB: at the first and the last sample, the
+    largest any worker reached, and how many workers served (gunicorn replaces them)."""
+
+    def span(kib: Sequence[int | None]) -> str:
+        mib = [v / 1024 for v in kib if v]
+        return f"{min(mib):.1f}-{max(mib):.1f}" if mib else "-"
+
+    seen = {pid for _, rss in samples for pid in rss}
+    peak = max((v or 0 for _, rss in samples for v in rss.values()), default=0)
+    return (
+        f"{span(list(samples[0][1].values()))} -> {span(list(samples[-1][1].values()))}; "
+        f"largest {peak / 1024:.1f}; {len(seen)} workers served"
+    )
+
+
 def rss_kib(pid: int) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -347,10 +363,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             "server master": server.process.pid,
             "follower": follower.pid,
             "scheduler": scheduler.pid,
+            "soak clients": os.getpid(),
         }
-        pids.update({f"server worker {i}": p for i, p in enumerate(server.pids()[1:], 1)})
-        pids["soak clients"] = os.getpid()
         samples: list[tuple[float, dict[str, int | None]]] = []
+        # gunicorn replaces a worker after FACTSTORE_WORKER_MAX_REQUESTS requests: each sample
+        # reads the workers there are then, and every worker seen is remembered.
+        worker_samples: list[tuple[float, dict[int, int | None]]] = []
+
+        def sample(at: float) -> None:
+            samples.append((at, {name: rss_kib(p) for name, p in pids.items()}))
+            worker_samples.append((at, {p: rss_kib(p) for p in server.pids()[1:]}))
+
         next_sample = started + min(args.warmup_seconds, duration / 4)
         print(
             f"soak: {args.minutes:g} min on {make_url(url).get_backend_name()}; logs in {folder}",
@@ -358,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         while (now := time.monotonic()) < started + duration:
             if now >= next_sample:
-                samples.append((now - started, {name: rss_kib(p) for name, p in pids.items()}))
+                sample(now - started)
                 with engine.connect() as conn:
                     traffic.topics = list(conn.execute(select(topics_table.c.topic)).scalars())
                 t = traffic.tally
@@ -367,7 +390,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(
                     f"  {now - started:6.0f}s writes {writes} reads {reads} "
                     f"5xx {t.server_errors()} socket {t.socket_errors} rss MiB "
-                    + " ".join(f"{(v or 0) // 1024}" for v in samples[-1][1].values()),
+                    + " ".join(f"{(v or 0) // 1024}" for v in samples[-1][1].values())
+                    + " workers "
+                    + " ".join(f"{(v or 0) // 1024}" for v in worker_samples[-1][1].values()),
                     file=sys.stderr,
                 )
                 next_sample = now + args.sample_seconds
@@ -377,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for thread in threads:
             thread.join(timeout=90)
         elapsed = time.monotonic() - started
-        samples.append((elapsed, {name: rss_kib(p) for name, p in pids.items()}))
+        sample(elapsed)
 
         # The follower must reach lag 0, then stop it (SIGTERM: it finishes its batch).
         runner = default_runner(store)
@@ -443,6 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in pids:
             start_kib, end_kib = first.get(name), last.get(name)
             print(f"  {name}: {(start_kib or 0) / 1024:.1f} -> {(end_kib or 0) / 1024:.1f}")
+        print(f"  server workers: {worker_rss(worker_samples)}")
         for name, ok in checks.items():
             print(f"{'ok  ' if ok else 'FAIL'} {name}")
         return 0 if all(checks.values()) else 1

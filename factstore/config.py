@@ -13,6 +13,7 @@ from factstore.heap import DEFAULT_TRIM_SECONDS
 DEFAULT_DATABASE_URL = "sqlite:///factstore.db"
 DEFAULT_MIN_POSITION_WAIT_MS = 1000
 DEFAULT_WARM_CLAIMS = 100_000
+DEFAULT_WORKER_MAX_REQUESTS = 50_000
 
 
 class ConfigError(ValueError):
@@ -37,6 +38,9 @@ class Settings:
     # Seconds between heap trims in the long-running processes (FACTSTORE_HEAP_TRIM_SECONDS;
     # 0: never; factstore.heap).
     heap_trim_seconds: int = DEFAULT_TRIM_SECONDS
+    # Requests a server worker answers before gunicorn replaces it with a fresh one
+    # (FACTSTORE_WORKER_MAX_REQUESTS; 0: never): what fragmentation leaves in its heap is bounded.
+    worker_max_requests: int = DEFAULT_WORKER_MAX_REQUESTS
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -54,6 +58,9 @@ class Settings:
             warm_claims=_whole_number("FACTSTORE_WARM_CLAIMS", DEFAULT_WARM_CLAIMS, minimum=0),
             heap_trim_seconds=_whole_number(
                 "FACTSTORE_HEAP_TRIM_SECONDS", DEFAULT_TRIM_SECONDS, minimum=0
+            ),
+            worker_max_requests=_whole_number(
+                "FACTSTORE_WORKER_MAX_REQUESTS", DEFAULT_WORKER_MAX_REQUESTS, minimum=0
             ),
         )
 

@@ -39,6 +39,7 @@ def test_database_urls_come_from_the_variable_or_a_secret_file(
     [
         ("FACTSTORE_WARM_CLAIMS", "warm_claims", 100_000),
         ("FACTSTORE_HEAP_TRIM_SECONDS", "heap_trim_seconds", 30),
+        ("FACTSTORE_WORKER_MAX_REQUESTS", "worker_max_requests", 50_000),
     ],
 )
 def test_whole_number_settings_take_zero_and_refuse_the_rest(
