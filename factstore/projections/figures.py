@@ -64,6 +64,9 @@ CLAIM_EVENTS = frozenset(
 )
 _CHUNK = 500
 _DOCUMENTS_CHUNK = 1_000  # topics whose documents are built together
+# Source names whose authority score a process keeps between batches: one per distinct
+# `attributed_to`, so a long-running process would otherwise keep every name it ever saw.
+_AUTHORITY_KEPT = 20_000
 _UNKNOWN = object()  # summary parts of a topic loaded from its row: compare the summary itself
 # json's C scanner: (value, end index) of the JSON value starting at an index.
 _scan_json: Callable[[str, int], tuple[Any, int]] = make_scanner(
@@ -121,6 +124,8 @@ class FiguresProjection:
         self.warm = WarmTopics() if warm is None else warm
 
     def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        if len(self._authority) > _AUTHORITY_KEPT:
+            self._authority.clear()  # a cache: warm topics share it and recompute what they need
         state = _State()
         if self._apply_batch(conn, state, events):
             self._write_topics(conn, state)

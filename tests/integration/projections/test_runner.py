@@ -373,3 +373,23 @@ def test_unknown_claim_references_change_nothing(
     assert runner.catch_up() == 4  # two events, two projections
     items, total, _ = queries.list_topics(store.engine)
     assert (items, total) == ([], 0)
+
+
+def test_source_scores_kept_between_batches_are_bounded(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("factstore.projections.figures._AUTHORITY_KEPT", 3)
+    figures = FiguresProjection(warm=WarmTopics(min_claims=0))
+    runner = ProjectionRunner(store, [ArticlesProjection(), figures])
+    sizes = []
+    for number, source in enumerate(["UN", "police", "Amaq", "Lt Gen Yarallah", "OCHA", "UN"], 1):
+        made = make_claim(value=100 + number, attributed_to=source, **TOPICS[0])
+        event = asserted(f"00000000-0000-0000-0000-{number:012d}", made, article_id=f"a{number}")
+        store.append(f"article-a{number}", [event])
+        runner.catch_up()
+        sizes.append(len(figures._authority))
+    assert max(sizes) == 4 and sizes[-1] < 4  # one past the bound, then cleared
+    tables = list(figures.tables)
+    incremental = snapshot(store.engine, tables)
+    runner.rebuild("figures")
+    assert snapshot(store.engine, tables) == incremental  # the warm topic scored its claims again
