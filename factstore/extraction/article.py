@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from factstore.extraction.dates import find_dates, resolve
-from factstore.extraction.text import tokenize
+from factstore.extraction.text import Token, tokenize
 from factstore.extraction.vocabulary import Vocabulary, get_vocabulary
 
 METADATA_DATE = re.compile(r"[ \t]*date[ \t]+([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ \t]+|$)")
@@ -55,6 +55,9 @@ class ParsedArticle:
     body_spans: tuple[tuple[int, int], ...]  # spans of text that may state claims
     junk_spans: tuple[tuple[int, int], ...] = field(default=())
     title_span: tuple[int, int] | None = None
+    # The body's tokens, span after span, when parsing needed them (to infer the date): the
+    # extractor takes them instead of tokenizing the body again. Derived from the rest.
+    body_tokens: tuple[Token, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def body(self) -> str:
@@ -296,12 +299,14 @@ def parse_article(
     body_spans = tuple(_merge_lines(text, kept))
     final_date = given_date
     inferred = False
+    body_tokens: list[Token] | None = None
     if final_date is not None:
         date_source = "given"
     elif header_date is not None:
         final_date = header_date
     else:
-        final_date = _infer_date(text, body_spans)
+        body_tokens = []
+        final_date = _infer_date(text, body_spans, body_tokens)
         if final_date is not None:
             inferred, date_source = True, "text"
     return ParsedArticle(
@@ -314,6 +319,7 @@ def parse_article(
         body_spans=body_spans,
         junk_spans=tuple(sorted(junk)),
         title_span=title_span,
+        body_tokens=None if body_tokens is None else tuple(body_tokens),
     )
 
 
@@ -339,15 +345,20 @@ def _has_removed_between(text: str, end: int, start: int) -> bool:
     return bool(text[end:start].strip())
 
 
-def _infer_date(text: str, body_spans: tuple[tuple[int, int], ...]) -> dt.date | None:
-    """The latest full date (day, month and year) stated in the body, e.g. in a photo caption.
+def _infer_date(
+    text: str, body_spans: tuple[tuple[int, int], ...], tokens: list[Token]
+) -> dt.date | None:
+    """The latest full date (day, month and year) stated in the body, e.g. in a photo caption;
+    the body's tokens are added to `tokens` on the way.
 
     The article cannot be older than the newest full date it mentions; captions and datelines
     usually carry the day of writing. Marked inferred.
     """
     latest: dt.date | None = None
     for start, end in body_spans:
-        for mention in find_dates(tokenize(text, start, end)):
+        first = len(tokens)
+        tokens.extend(tokenize(text, start, end))
+        for mention in find_dates(tokens, first):  # within the span: a date never crosses one
             if mention.year is None or mention.day is None:
                 continue
             day = resolve(mention, None)

@@ -472,7 +472,10 @@ def extract_from_article(article: ParsedArticle, vocab: Vocabulary) -> list[Clai
     paragraphs: list[tuple[int, int]] = []
     for start, end in article.body_spans:
         paragraphs.extend(paragraph_spans(text, start, end))
-        tokens.extend(tokenize(text, start, end))
+        if article.body_tokens is None:
+            tokens.extend(tokenize(text, start, end))
+    if article.body_tokens is not None:
+        tokens = list(article.body_tokens)
     sentences = split_sentences(text, tokens, paragraphs)
     places = find_places(tokens, vocab)
     context = _Context(

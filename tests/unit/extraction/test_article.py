@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from factstore.domain.claims import Claim
 from factstore.extraction import extract, parse_article, read_article_input
+from factstore.extraction.text import tokenize
 
 
 def test_metadata_line_glued_to_the_first_sentence() -> None:
@@ -38,6 +40,23 @@ def test_no_date_is_inferred_from_a_dated_caption_and_marked() -> None:
     assert (article.published_at_inferred, article.published_at_source) == (True, "text")
     # an inferred date is not used to date figures
     assert extract(text).claims[0].as_of is None
+
+
+def test_the_tokens_read_to_infer_a_date_are_the_body_tokens_the_extractor_takes() -> None:
+    text = "Officials said 20 people were missing.\n\nMarch 3, 2016 -- 5 more were found.\n"
+    inferred = parse_article(text)
+    assert inferred.published_at_source == "text"
+    assert inferred.body_tokens == tuple(
+        token for start, end in inferred.body_spans for token in tokenize(text, start, end)
+    )
+    given = parse_article(text, published_at="2016-03-04")
+    assert given.body_tokens is None  # the extractor tokenizes the body itself
+    assert given.body_spans == inferred.body_spans
+
+    def figures(claims: list[Claim]) -> list[tuple[float, str, int]]:
+        return [(c.value, c.quote, c.start) for c in claims]
+
+    assert figures(extract(text).claims) == figures(extract(text, "2016-03-04").claims) != []
 
 
 def test_no_date_at_all_says_so() -> None:
