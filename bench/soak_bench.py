@@ -21,7 +21,8 @@ or fail, and no process may grow.
   plus what the scheduler's runs say they appended (and the run streams themselves), and each
   article's stream version is the sum of its own appends; no event id twice; every run finished;
   `verify` passes; the follower reached lag 0; the projections equal a fresh rebuild.
-  RSS of each process (server master and workers, follower, scheduler) at the start (after a
+  RSS of each process (server master, follower, scheduler; the workers as gunicorn replaces
+  them: their range and the largest any reached) at the start (after a
   warm-up) and at the end, with a sample every --sample-seconds. Exit 1 if a check fails.
 """
 

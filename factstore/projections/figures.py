@@ -525,7 +525,7 @@ class WarmTopics:
     event changed the topic. So an entry is used when the row still says that position, or
     says a later one (what changed since is read from the rows), and never when it says an
     earlier one (the batch that kept it did not commit). Bounded by the claims held (about
-    0.8 KB each as traced by tracemalloc; Settings.warm_claims, 0 turns it off); least recently
+    0.9 KB each as traced by tracemalloc; Settings.warm_claims, 0 turns it off); least recently
     used topics go first."""
 
     def __init__(self, max_claims: int = DEFAULT_WARM_CLAIMS, min_claims: int = 2_000) -> None:
