@@ -10,10 +10,10 @@ from factstore.heap import start_heap_trimmer
 
 _settings = Settings.from_env()
 
-# A worker's heap grows slowly under steady load even with trimming: pymalloc arenas kept by a
-# few live objects each, glibc chunks too small to hand back (BENCHMARKS "Soak"). Replacing a
-# worker after so many requests bounds that; gunicorn lets it finish what it has in hand, and
-# the jitter keeps the workers from being replaced all at once.
+# A worker's RSS grows slowly under steady load even with trimming: memory the allocators keep
+# after use, not live Python objects (BENCHMARKS "Soak"). Replacing a worker after so many
+# requests bounds that; gunicorn lets it finish what it has in hand, and the jitter keeps the
+# workers from being replaced all at once.
 max_requests = _settings.worker_max_requests
 max_requests_jitter = max_requests // 10
 

@@ -468,14 +468,12 @@ def extract_from_article(article: ParsedArticle, vocab: Vocabulary) -> list[Clai
     from factstore.extraction import version_for
 
     text = article.text
-    tokens: list[Token] = []
+    tokens: list[Token] = [] if article.body_tokens is None else list(article.body_tokens)
     paragraphs: list[tuple[int, int]] = []
     for start, end in article.body_spans:
         paragraphs.extend(paragraph_spans(text, start, end))
-        if article.body_tokens is None:
+        if article.body_tokens is None:  # else parsing tokenized the body already
             tokens.extend(tokenize(text, start, end))
-    if article.body_tokens is not None:
-        tokens = list(article.body_tokens)
     sentences = split_sentences(text, tokens, paragraphs)
     places = find_places(tokens, vocab)
     context = _Context(
