@@ -90,11 +90,15 @@ def running_api(env: dict[str, str], log_path: Path) -> Iterator[str]:
 
 
 @contextmanager
-def serve(database_url: str, tmp_path: Path) -> Iterator[Server]:
-    """The store at `database_url` served with the e2e write token."""
+def serve(
+    database_url: str, tmp_path: Path, settings: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """The store at `database_url` served with the e2e write token (and `settings`, more
+    environment); the server's log is `tmp_path / "server.log"`."""
     env = {
         "FACTSTORE_DATABASE_URL": database_url,
         "FACTSTORE_API_TOKENS": f"e2e:{hash_token(TOKEN)}",
+        **(settings or {}),
     }
     with running_api(env, tmp_path / "server.log") as base:
         yield Server(base)
