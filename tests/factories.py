@@ -105,5 +105,20 @@ def ranked(claim_id: str, rank: str, actor: str = "analyst") -> NewEvent:
     )
 
 
+def article_content(
+    article_id: str, text: str, *, revised: bool = False, schema_version: int = 2
+) -> NewEvent:
+    """An ArticleIngested (or, `revised`, ArticleRevised) event; version 1 is the old shape."""
+    data = catalog.article_content_data(
+        provenance=provenance(article_id, title=text[:20]),
+        text=text,
+        content_hash=f"sha256:{abs(hash(text)):064x}",
+        source=None,
+        extractor_version="test",
+    )
+    typ = catalog.ARTICLE_REVISED if revised else catalog.ARTICLE_INGESTED
+    return NewEvent(typ, data, schema_version=schema_version)
+
+
 def withdrawn(article_id: str) -> NewEvent:
     return NewEvent(catalog.ARTICLE_WITHDRAWN, {"article_id": article_id, "reason": "gone"})

@@ -152,13 +152,13 @@ class FiguresProjection:
         with writer.indexes_deferred(self.tables):
             for batch in batches:
                 rows = _Rows()
-                for event_id, stream_id, position, typ, version, text, metadata, at in batch:
+                for event_id, stream_id, position, typ, schema, text, metadata, at, _ in batch:
                     if typ not in CLAIM_EVENTS:
                         continue
                     data: dict[str, Any] = loads(text)
                     stored: str | None = text
-                    if version != current.get(typ):  # an older shape: upcast, encode anew
-                        data, stored = upcast(typ, version, data), None
+                    if schema != current.get(typ):  # an older shape: upcast, encode anew
+                        data, stored = upcast(typ, schema, data), None
                     fold(
                         state,
                         rows,

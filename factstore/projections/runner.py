@@ -88,8 +88,8 @@ def _utc(moment: datetime) -> datetime:
 # A rebuild's event as read, without building a RecordedEvent: (event_id as the driver gives it
 # (SQLite: 32 hex digits, PostgreSQL: a UUID), stream_id, position, type, schema_version, data and
 # metadata as stored (canonical JSON text: `data` is the text the event hash covers), recorded_at
-# (aware datetime, one object per append)).
-LogRow = tuple[Any, str, int, str, int, str, str, datetime]
+# (aware datetime, one object per append)), version (in its stream).
+LogRow = tuple[Any, str, int, str, int, str, str, datetime, int]
 _POSITION = 2
 _RECORDED_AT = 7
 
@@ -185,15 +185,18 @@ class _LogReader:
         last_at: Any = None
         moment = _EPOCH
         sqlite = self.sqlite
-        columns = "event_id, stream_id, position, type, schema_version, data, metadata, recorded_at"
+        columns = (
+            "event_id, stream_id, position, type, schema_version, data, metadata, recorded_at, "
+            "version"
+        )
         for rows in self._batches(columns, _RECORDED_AT):
             batch: list[LogRow] = []
             append = batch.append
-            for eid, sid, pos, typ, sv, data, meta, at in rows:
+            for eid, sid, pos, typ, sv, data, meta, at, ver in rows:
                 if at != last_at:  # one append shares one timestamp
                     last_at = at
                     moment = _utc(datetime.fromisoformat(at) if sqlite else at)
-                append((eid, sid, pos, typ, sv, data, meta, moment))
+                append((eid, sid, pos, typ, sv, data, meta, moment, ver))
             yield batch
 
     def events(self) -> Iterator[list[RecordedEvent]]:

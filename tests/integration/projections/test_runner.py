@@ -21,7 +21,14 @@ from factstore.projections.runner import ProjectionRunner
 from factstore.store.database import create_store_engine
 from factstore.store.event_store import EventStore
 from tests.conftest import Databases
-from tests.factories import asserted, make_claim, ranked, retracted, withdrawn
+from tests.factories import (
+    article_content,
+    asserted,
+    make_claim,
+    ranked,
+    retracted,
+    withdrawn,
+)
 from tests.replay import replay_figures, snapshot
 
 TOPICS = [
@@ -66,11 +73,13 @@ operation = st.one_of(
         st.just("rank"), st.integers(0, 50), st.sampled_from(["preferred", "deprecated", "normal"])
     ),
     st.tuples(st.just("withdraw"), st.integers(0, 3)),
+    st.tuples(st.just("publish"), st.integers(0, 3), st.text(min_size=1), st.integers(1, 2)),
 )
 
 
 def write_history(store: EventStore, operations: list[tuple[Any, ...]]) -> None:
     claim_ids: list[tuple[str, str]] = []  # (claim id, stream)
+    published: set[str] = set()
     for number, op in enumerate(operations):
         if op[0] == "assert":
             _, topic_index, value, qualifier, as_of, source, article = op
@@ -88,6 +97,15 @@ def write_history(store: EventStore, operations: list[tuple[Any, ...]]) -> None:
             store.append(stream, [event])
         elif op[0] == "withdraw":
             store.append(f"article-a{op[1]}", [withdrawn(f"a{op[1]}")])
+        elif op[0] == "publish":  # the first text of an article, later ones revise it
+            _, article, body, schema = op
+            stream = f"article-a{article}"
+            revised = stream in published
+            published.add(stream)
+            store.append(
+                stream,
+                [article_content(f"a{article}", body, revised=revised, schema_version=schema)],
+            )
 
 
 def assert_stored_documents_are_current(engine: Engine) -> None:
