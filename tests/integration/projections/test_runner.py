@@ -73,7 +73,12 @@ operation = st.one_of(
         st.just("rank"), st.integers(0, 50), st.sampled_from(["preferred", "deprecated", "normal"])
     ),
     st.tuples(st.just("withdraw"), st.integers(0, 3)),
-    st.tuples(st.just("publish"), st.integers(0, 3), st.text(min_size=1), st.integers(1, 2)),
+    st.tuples(
+        st.just("publish"),
+        st.integers(0, 3),
+        st.text(st.characters(exclude_characters="\x00"), min_size=1),  # the API refuses NUL
+        st.integers(1, 2),
+    ),
 )
 
 
