@@ -228,6 +228,13 @@ class Server:
             time.sleep(0.2)
         raise RuntimeError(f"the server did not answer within {timeout:.0f} s")
 
+    def cpu_seconds(self) -> float:
+        """CPU used so far by the master and every worker it ever had: the live ones' own, the
+        replaced ones' in the master's count of its reaped children (gunicorn replaces a
+        worker after FACTSTORE_WORKER_MAX_REQUESTS, which a 20-second phase can reach)."""
+        master, *workers = self.pids()
+        return cpu_seconds([master], reaped_children=True) + cpu_seconds(workers)
+
     def pids(self) -> list[int]:
         """The gunicorn master and its workers."""
         master = self.process.pid
@@ -253,7 +260,7 @@ class Server:
         self.log.close()
 
 
-def cpu_seconds(pids: Sequence[int]) -> float:
+def cpu_seconds(pids: Sequence[int], reaped_children: bool = False) -> float:
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for pid in pids:
@@ -262,6 +269,8 @@ def cpu_seconds(pids: Sequence[int]) -> float:
         except OSError:
             continue
         total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        if reaped_children:
+            total += (int(fields[13]) + int(fields[14])) / ticks  # cutime + cstime
     return total
 
 
@@ -434,16 +443,16 @@ class Meter:
     """CPU used by the machine, the server and the load generators over one phase."""
 
     def __init__(self, server: Server) -> None:
-        self.server_pids = server.pids()
+        self.server = server
         self.busy, self.total = machine_busy()
-        self.server_cpu = cpu_seconds(self.server_pids)
+        self.server_cpu = server.cpu_seconds()
         self.own_cpu = time.process_time()
         self.wall = time.monotonic()
 
     def describe(self, wrk_cpu: float) -> str:
         busy, total = machine_busy()
         wall = time.monotonic() - self.wall
-        server = (cpu_seconds(self.server_pids) - self.server_cpu) / wall
+        server = (self.server.cpu_seconds() - self.server_cpu) / wall
         writer = (time.process_time() - self.own_cpu) / wall
         load1 = os.getloadavg()[0]
         used = 100 * (busy - self.busy) / max(1, total - self.total)
