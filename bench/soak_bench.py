@@ -64,6 +64,7 @@ from factstore.ingest.service import ingest
 from factstore.ingest.sources import read_paths
 from factstore.projections import default_runner
 from factstore.projections.models import topics_table
+from factstore.recycle import RESTARTING
 from factstore.store.database import create_store_engine
 from factstore.store.event_store import EventStore
 from factstore.store.schema import upgrade
@@ -312,6 +313,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database-url", help="an empty database to use instead of a scratch one")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scheduler-interval", type=int, default=10)
+    parser.add_argument(
+        "--process-max-rss",
+        type=int,
+        metavar="MIB",
+        help="FACTSTORE_PROCESS_MAX_RSS_MIB for the follower and the scheduler (their restarts "
+        "are counted)",
+    )
     args = parser.parse_args(argv)
 
     scratch_name = None
@@ -336,10 +344,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         initial_head = store.head_position()
         server = Server(url, args.workers, args.threads, folder / "server.log")
         PORT[0] = server.port
+        ceiling = {}
+        if args.process_max_rss is not None:
+            ceiling["FACTSTORE_PROCESS_MAX_RSS_MIB"] = str(args.process_max_rss)
         follower_log = (folder / "follower.log").open("wb")
         follower = subprocess.Popen(
             [str(Path(sys.executable).with_name("factstore")), "project", "--follow"],
-            env={**os.environ, "FACTSTORE_DATABASE_URL": url},
+            env={**os.environ, "FACTSTORE_DATABASE_URL": url, **ceiling},
             stdout=follower_log,
             stderr=subprocess.STDOUT,
         )
@@ -347,7 +358,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         scheduler_log = (folder / "scheduler.log").open("wb")
         scheduler = subprocess.Popen(
             [str(Path(sys.executable).with_name("factstore")), "scheduler", "--heartbeat", "1"],
-            env={**os.environ, "FACTSTORE_DATABASE_URL": url, "FACTSTORE_SOURCES": source.config},
+            env={
+                **os.environ,
+                "FACTSTORE_DATABASE_URL": url,
+                "FACTSTORE_SOURCES": source.config,
+                **ceiling,
+            },
             stdout=scheduler_log,
             stderr=subprocess.STDOUT,
         )
@@ -470,6 +486,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             start_kib, end_kib = first.get(name), last.get(name)
             print(f"  {name}: {(start_kib or 0) / 1024:.1f} -> {(end_kib or 0) / 1024:.1f}")
         print(f"  server workers: {worker_rss(worker_samples)}")
+        for name in ("follower", "scheduler"):
+            restarts = (folder / f"{name}.log").read_text(errors="replace").count(RESTARTING)
+            print(f"  {name} restarted itself {restarts} times (past its memory ceiling)")
         for name, ok in checks.items():
             print(f"{'ok  ' if ok else 'FAIL'} {name}")
         return 0 if all(checks.values()) else 1

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from factstore.config import ConfigError, Settings
 from factstore.heap import start_heap_trimmer
+from factstore.recycle import MemoryCeiling, restart_process, stop_on_signals
 from factstore.store.database import create_store_engine
 from factstore.store.errors import StoreError
 from factstore.store.event_store import EventStore
@@ -285,7 +286,6 @@ def scheduler(context: Context, heartbeat: float, misfire_grace: int) -> None:
     """Run the sources on their schedules until SIGTERM/Ctrl-C (its own process, never in the
     web workers). Several may run against one database: one leads, the others stand by."""
     import logging
-    import signal
     import threading
 
     from factstore.ingest.registry import load_sources
@@ -296,8 +296,7 @@ def scheduler(context: Context, heartbeat: float, misfire_grace: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop_on_signals(stop)
     start_heap_trimmer(context.settings.heap_trim_seconds)
     process = SchedulerProcess(
         store,
@@ -306,7 +305,10 @@ def scheduler(context: Context, heartbeat: float, misfire_grace: int) -> None:
         misfire_grace_s=misfire_grace,
         on_event=lambda message: click.echo(message, err=True),
     )
-    process.serve(stop)
+    ceiling = MemoryCeiling(context.settings.process_max_rss_mib)
+    if process.serve(stop, pause=ceiling.exceeded):
+        store.engine.dispose()
+        restart_process(f"scheduler: {ceiling.describe()}")
 
 
 # --- audit ------------------------------------------------------------------------------------
@@ -445,7 +447,6 @@ def project(
     batch_size: int,
 ) -> None:
     """Bring projections up to date with the log (once, or --follow), or --rebuild one."""
-    import signal
     import threading
 
     from factstore.projections import default_runner
@@ -464,13 +465,15 @@ def project(
         )
     elif follow:
         stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        stop_on_signals(stop)
         click.echo("following the log (Ctrl-C to stop)", err=True)
         # One line per applied batch: which positions this follower applied to which projection.
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
         start_heap_trimmer(context.settings.heap_trim_seconds)
-        runner.follow(stop, poll, batch_size)
+        ceiling = MemoryCeiling(context.settings.process_max_rss_mib)
+        if runner.follow(stop, poll, batch_size, pause=ceiling.exceeded):
+            runner.store.engine.dispose()
+            restart_process(f"follower: {ceiling.describe()}")
         # Stopping is clean even when the database is away at that moment: the closing
         # report is not worth an error exit (a supervisor would restart the follower).
         try:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from factstore.domain.figures import PolicyConfig
 from factstore.heap import DEFAULT_TRIM_SECONDS
+from factstore.recycle import DEFAULT_MAX_RSS_MIB
 
 DEFAULT_DATABASE_URL = "sqlite:///factstore.db"
 DEFAULT_MIN_POSITION_WAIT_MS = 1000
@@ -41,6 +42,9 @@ class Settings:
     # Requests a server worker answers before gunicorn replaces it with a fresh one
     # (FACTSTORE_WORKER_MAX_REQUESTS; 0: never): what fragmentation leaves in its heap is bounded.
     worker_max_requests: int = DEFAULT_WORKER_MAX_REQUESTS
+    # Resident memory past which the follower and the scheduler restart themselves between
+    # units of work (FACTSTORE_PROCESS_MAX_RSS_MIB; 0: never; factstore.recycle).
+    process_max_rss_mib: int = DEFAULT_MAX_RSS_MIB
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -61,6 +65,9 @@ class Settings:
             ),
             worker_max_requests=_whole_number(
                 "FACTSTORE_WORKER_MAX_REQUESTS", DEFAULT_WORKER_MAX_REQUESTS, minimum=0
+            ),
+            process_max_rss_mib=_whole_number(
+                "FACTSTORE_PROCESS_MAX_RSS_MIB", DEFAULT_MAX_RSS_MIB, minimum=0
             ),
         )
 

@@ -177,6 +177,7 @@ class _Worker:
     # Held for the whole of a run. A leader that lost its lock and got it back starts a new
     # APScheduler while the old one's run may still be going: runs still take turns.
     running: threading.Lock = field(default_factory=threading.Lock)
+    runs_done: int = 0  # jobs this process has run to the end (or to an error)
 
 
 _WORKER: _Worker | None = None
@@ -188,7 +189,10 @@ def run_job(job_id: str) -> None:
     if worker is None:
         raise RuntimeError("run_job outside a scheduler process")
     with worker.running:
-        _run_job(worker, job_id)
+        try:
+            _run_job(worker, job_id)
+        finally:
+            worker.runs_done += 1
 
 
 def _run_job(worker: _Worker, job_id: str) -> None:
@@ -337,9 +341,12 @@ class SchedulerProcess:
     def role(self) -> str:
         return "leader" if self.scheduler is not None else "standby"
 
-    def serve(self, stop: threading.Event) -> None:
+    def serve(self, stop: threading.Event, pause: Callable[[], bool] = lambda: False) -> bool:
+        """Lead or stand by until `stop` is set, or until `pause()` says so between runs (once
+        this process has run a job: work is what makes it grow); True when it stopped for
+        `pause`. Either way it leaves as `stop()` does."""
         global _WORKER
-        _WORKER = _Worker(
+        worker = _WORKER = _Worker(
             self.store, self.settings, self.instance, self.lock.held, self.heartbeat_s
         )
         self.on_event(f"scheduler {self.instance} started, standing by for the leader lock")
@@ -349,7 +356,10 @@ class SchedulerProcess:
                     self.tick()
                 except Exception:  # the database went away: keep trying, every heartbeat
                     log.exception("scheduler tick failed")
+                if worker.runs_done and not worker.running.locked() and pause():
+                    return True
                 stop.wait(self.heartbeat_s)
+            return False
         finally:
             self.stop()
 

@@ -444,14 +444,23 @@ class ProjectionRunner:
             return [Lag(name, self.read_checkpoint(conn, name), head) for name in self.projections]
 
     def follow(
-        self, stop: threading.Event, poll_interval: float = 0.5, batch_size: int = 2000
-    ) -> None:
-        """Tail the log until `stop` is set."""
+        self,
+        stop: threading.Event,
+        poll_interval: float = 0.5,
+        batch_size: int = 2000,
+        pause: Callable[[], bool] = lambda: False,
+    ) -> bool:
+        """Tail the log until `stop` is set, or until `pause()` says so after applying some
+        events (everything applied is committed with its checkpoint by then). True when it
+        stopped for `pause`."""
         while not stop.is_set():
             try:
                 applied = self.catch_up(batch_size=batch_size)
             except Exception:  # a database restart must not end the follower
                 log.exception("projection batch failed; retrying")
                 applied = 0
+            if applied and pause():
+                return True
             if not applied:
                 stop.wait(poll_interval)
+        return False
