@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from factstore.config import ConfigError, Settings
 from factstore.heap import start_heap_trimmer
-from factstore.recycle import MemoryCeiling, restart_process, stop_on_signals
+from factstore.recycle import MemoryCeiling, restart_unless_stopped, stop_on_signals
 from factstore.store.database import create_store_engine
 from factstore.store.errors import StoreError
 from factstore.store.event_store import EventStore
@@ -308,7 +308,7 @@ def scheduler(context: Context, heartbeat: float, misfire_grace: int) -> None:
     ceiling = MemoryCeiling(context.settings.process_max_rss_mib)
     if process.serve(stop, pause=ceiling.exceeded):
         store.engine.dispose()
-        restart_process(f"scheduler: {ceiling.describe()}")
+        restart_unless_stopped(f"scheduler: {ceiling.describe()}", stop)
 
 
 # --- audit ------------------------------------------------------------------------------------
@@ -473,7 +473,7 @@ def project(
         ceiling = MemoryCeiling(context.settings.process_max_rss_mib)
         if runner.follow(stop, poll, batch_size, pause=ceiling.exceeded):
             runner.store.engine.dispose()
-            restart_process(f"follower: {ceiling.describe()}")
+            restart_unless_stopped(f"follower: {ceiling.describe()}", stop)
         # Stopping is clean even when the database is away at that moment: the closing
         # report is not worth an error exit (a supervisor would restart the follower).
         try:

@@ -5,10 +5,11 @@ requests.
 What these processes keep is bounded (the warm topics by FACTSTORE_WARM_CLAIMS, every cache by
 its size), but a heap that has been through millions of allocations holds on to memory of its
 own: the soak measured the follower and the scheduler growing ~0.5 MiB a minute with their live
-Python objects flat (BENCHMARKS.md, "Soak"). The ceiling turns "grows slowly" into "never above
-N MiB". The process restarts in place (`exec`: same PID, same arguments, so a supervisor or a
-test sees one process), and only between units of work: after a batch the follower committed
-with its checkpoint, when the scheduler has no run in progress. Nothing is lost or done twice.
+Python objects flat (BENCHMARKS.md, "Soak"). The ceiling turns "grows slowly" into "bounded". The
+process restarts in place (`exec`: same PID, same arguments, so a supervisor or a test sees one
+process), and only between units of work: after the follower committed a batch with its
+checkpoint, after the scheduler finished a run (with none in progress). Nothing is lost or done
+twice.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import os
 import signal
 import sys
 import threading
-from typing import NoReturn
 
 log = logging.getLogger(__name__)
 
@@ -61,20 +61,25 @@ _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 def stop_on_signals(stop: threading.Event) -> None:
     """SIGTERM and SIGINT set `stop`. A restarted process gets here with both still blocked
-    (`restart_process`): one sent while it started is delivered now, to this handler."""
+    (`restart_unless_stopped`): one sent while it started is delivered now, to this handler."""
     for number in _STOP_SIGNALS:
         signal.signal(number, lambda *_: stop.set())
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
-def restart_process(reason: str) -> NoReturn:
-    """Run this process's command line again in place of this process. The caller has closed
-    its database connections (its engine disposed) and finished its unit of work. SIGTERM and
-    SIGINT stay blocked across the exec (the mask is inherited), so a stop sent while the new
-    process starts waits for its handler instead of killing it."""
+def restart_unless_stopped(reason: str, stop: threading.Event) -> None:
+    """Run this process's command line again in place of this process, unless `stop` is set
+    (a SIGTERM that came while the caller wound down: then return, and let it exit). The caller
+    has finished its unit of work and closed its database connections (its engine disposed).
+    SIGTERM and SIGINT are blocked from the last look at `stop` on, and stay blocked across the
+    exec (the mask is inherited): one sent while the new process starts waits for its handler
+    (`stop_on_signals`) instead of being lost or killing it."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    if stop.is_set():
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+        return
     log.warning("%s: %s", reason, RESTARTING)
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     os.execv(sys.executable, sys.orig_argv)

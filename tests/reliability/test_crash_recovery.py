@@ -87,13 +87,17 @@ def append_ends(events: list[tuple[Any, ...]]) -> set[int]:
     return ends
 
 
-def start(database_url: str, *args: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {"FACTSTORE_DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}
+def start(
+    database_url: str, *args: str, log: Path, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`factstore ARGS` in the background, its output appended to `log`; the environment holds
+    the database URL and `env`, nothing of the test run's."""
+    env = {"FACTSTORE_DATABASE_URL": database_url, "PATH": "/usr/bin:/bin", **(env or {})}
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "factstore.cli", *args],
             env=env,
-            cwd=REPO,
+            cwd=cwd,
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -5,10 +5,11 @@ its PID throughout, nothing is lost or done twice, and SIGTERM still stops it cl
 
 from __future__ import annotations
 
-import os
+import random
 import signal
 import subprocess
 import sys
+import time
 from itertools import pairwise
 from pathlib import Path
 
@@ -19,25 +20,10 @@ from factstore.recycle import RESTARTING
 from factstore.store.event_store import EventStore
 from factstore.store.verification import verify_log
 from tests.e2e.test_scheduler import runs_by, wait_for
-from tests.reliability.conftest import REPO, SEEDS, projection_snapshot, rebuilt_snapshot
+from tests.reliability.conftest import SEEDS, projection_snapshot, rebuilt_snapshot
+from tests.reliability.test_crash_recovery import start
 
-
-def launch(database_url: str, args: list[str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "FACTSTORE_DATABASE_URL": database_url,
-        "FACTSTORE_PROCESS_MAX_RSS_MIB": "1",
-        "PYTHONPATH": str(REPO),
-    }
-    env.pop("FACTSTORE_SOURCES", None)
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "factstore.cli", *args],
-            env=env,
-            cwd=cwd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+CEILING = {"FACTSTORE_PROCESS_MAX_RSS_MIB": "1"}
 
 
 def restarts(log: Path) -> int:
@@ -56,7 +42,7 @@ def test_the_follower_restarts_past_its_ceiling_and_loses_nothing(
     url = store.engine.url.render_as_string(hide_password=False)
     log = tmp_path / "follower.log"
     runner = default_runner(store)
-    follower = launch(url, ["project", "--follow", "--poll", "0.05"], log, tmp_path)
+    follower = start(url, "project", "--follow", "--poll", "0.05", log=log, env=CEILING)
     try:
         seeds = sorted(SEEDS.glob("*.txt"))
         for done, seed in enumerate(seeds, start=1):
@@ -74,6 +60,40 @@ def test_the_follower_restarts_past_its_ceiling_and_loses_nothing(
     assert projection_snapshot(store.engine, runner) == rebuilt_snapshot(store)
 
 
+RESTART_SCRIPT = """
+import os, signal, sys, threading
+from factstore.recycle import restart_unless_stopped, stop_on_signals
+
+incarnation = int(os.environ.get("INCARNATION", "0")) + 1
+os.environ["INCARNATION"] = str(incarnation)
+blocked = signal.SIGTERM in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+print(f"incarnation {incarnation}, SIGTERM blocked at start: {blocked}", flush=True)
+stop = threading.Event()
+stop_on_signals(stop)
+if incarnation == 1:
+    restart_unless_stopped("first", stop)
+    sys.exit("not restarted")
+os.kill(os.getpid(), signal.SIGTERM)  # a stop while it winds down for another restart
+restart_unless_stopped("second", stop)
+print(f"stopped instead: {stop.is_set()}", flush=True)
+"""
+
+
+def test_a_stop_while_winding_down_cancels_the_restart() -> None:
+    """The process restarts with SIGTERM blocked (so a stop sent while it starts waits for its
+    handler), and a stop that came before the restart cancels it instead of being lost."""
+    done = subprocess.run(
+        [sys.executable, "-c", RESTART_SCRIPT], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        "incarnation 1, SIGTERM blocked at start: False",
+        "incarnation 2, SIGTERM blocked at start: True",
+        "stopped instead: True",
+    ]
+    assert RESTARTING in done.stderr and "second" not in done.stderr
+
+
 SOURCES = """
 [[sources]]
 id = "seeds"
@@ -86,22 +106,31 @@ interval = "1s"
 def test_the_scheduler_restarts_between_runs_and_every_run_finishes(
     store: EventStore, tmp_path: Path
 ) -> None:
+    """Started and stopped (SIGTERM) four times, each time at a random moment once it has
+    restarted: a stop that comes while it winds down for a restart, or while the new process
+    starts, still stops it."""
+    rng = random.Random(4)
     url = store.engine.url.render_as_string(hide_password=False)
     (tmp_path / "articles").mkdir()
     for seed in sorted(SEEDS.glob("*.txt"))[:2]:
         (tmp_path / "articles" / seed.name).write_text(seed.read_text())
     (tmp_path / "sources.toml").write_text(SOURCES)
     log = tmp_path / "scheduler.log"
-    scheduler = launch(url, ["scheduler", "--heartbeat", "0.2"], log, tmp_path)
-    try:
-        wait_for(
-            lambda: len(runs_by(store, "reingest.seeds")) >= 3 and restarts(log) >= 2,
-            timeout=120,
-            what="three runs and two restarts",
+    for attempt in range(1, 5):
+        scheduler = start(
+            url, "scheduler", "--heartbeat", "0.2", log=log, cwd=tmp_path, env=CEILING
         )
-    finally:
-        stop_cleanly(scheduler, log)
+        try:
+            wait_for(
+                lambda attempt=attempt: restarts(log) >= attempt,
+                timeout=120,
+                what=f"restart {attempt}",
+            )
+            time.sleep(rng.uniform(0, 1.5))
+        finally:
+            stop_cleanly(scheduler, log)
     done = runs_by(store, "reingest.seeds")
+    assert len(done) >= 4
     assert all(run["status"] == "ok" for run in done), done
     spans = sorted((run["started_at"], run["finished_at"]) for run in done)
     assert all(end <= start for (_, end), (start, _) in pairwise(spans))  # one at a time
