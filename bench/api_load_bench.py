@@ -21,7 +21,9 @@
      topic-light the same over topics with <= 1,000 claims (diagnostic: without the huge ones)
      history    GET /v1/topics/{topic}/history  topic uniform over every topic
      events     GET /v1/events?after=P          P uniform over [0, head - 100]
-     topic+w    topic reads while the writer POSTs --write-rate articles/s
+     topic+w    topic reads while the writer POSTs --write-rate articles/s (after
+                --write-warmup seconds of the same writes: a fresh worker loads a big topic
+                on its first write to it, which a running server has long done)
      post       POST /v1/articles alone, as fast as --writers keep-alive clients can
    POSTed articles are real corpus texts with a fresh `source_id` each (new articles: extraction,
    append and projection catch-up on every request).
@@ -541,6 +543,12 @@ def run_phases(
             if name in args.phases:
                 results.append(read_phase(name, label, server, paths, args, work))
         if "topic+w" in args.phases:
+            if args.write_warmup:
+                # A running server's workers have applied writes to the big topics before (and
+                # keep them warm); a fresh one loads each on its first write (~1 s of CPU).
+                status(f"warm-up: {args.write_warmup:g} s of {args.write_rate:g} POST/s")
+                warmup = Writer(server.port, server.token, postable, f"{tag}-warm-up")
+                warmup.run(args.writers, args.write_warmup, args.write_rate)
             status(f"topic+w: topic reads while writing {args.write_rate:g} articles/s")
             writer = Writer(server.port, server.token, postable, f"{tag}-mixed")
             walls: list[float] = []
@@ -673,6 +681,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=20.0, help="per phase")
     parser.add_argument("--write-rate", type=float, default=20.0, help="articles/s in topic+w")
+    parser.add_argument(
+        "--write-warmup",
+        type=float,
+        default=10.0,
+        help="seconds of writes at --write-rate before topic+w (0: none)",
+    )
     parser.add_argument("--writers", type=int, default=4, help="POST clients")
     parser.add_argument("--seed", type=int, default=2016)
     parser.add_argument(

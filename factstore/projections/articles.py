@@ -76,11 +76,12 @@ class ArticlesProjection:
             conn.execute(articles_table.insert(), inserts)
 
     def rebuild(self, conn: Connection, batches: Iterable[Sequence[LogRow]]) -> None:
-        """The whole log folded in memory (a few hundred bytes per article), each row inserted
-        once at the end. Applied batch by batch instead, every batch would look its articles
-        up in a table that the rebuild's one transaction fills from empty: PostgreSQL has no
-        statistics for it and scans the whole of it per lookup (superlinear: more than 12
-        minutes at 1M events)."""
+        """The whole log folded in memory, each row inserted once at the end (the process
+        peaked at 448 MB rebuilding 300,823 articles from 1M events: ~1.3 KB an article).
+        Applied batch by batch instead, every batch would look its articles up in a table
+        that the rebuild's one transaction fills from empty: PostgreSQL has no statistics for
+        it and scans the whole of it per lookup (superlinear: more than 12 minutes at 1M
+        events)."""
         rows: dict[str, _Article] = {}
         loads = load_json
         upcast = catalog.upcast
