@@ -62,8 +62,16 @@ _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 def stop_on_signals(stop: threading.Event) -> None:
     """SIGTERM and SIGINT set `stop`. A restarted process gets here with both still blocked
     (`restart_unless_stopped`): one sent while it started is delivered now, to this handler."""
+
+    def on_stop(*_: object) -> None:
+        # The first one stops; more are ignored while it stops (Python puts the default
+        # action back as it exits, which would make a repeated SIGTERM kill a clean stop).
+        for number in _STOP_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
+        stop.set()
+
     for number in _STOP_SIGNALS:
-        signal.signal(number, lambda *_: stop.set())
+        signal.signal(number, on_stop)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
