@@ -27,6 +27,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from api.errors import problem
+from factstore.projections.queries import parse_position
 from factstore.projections.runner import visible_position
 from factstore.store.event_store import EventStore
 
@@ -162,10 +163,10 @@ def _min_position() -> int | None:
         source = MIN_POSITION_HEADER
     if raw is None:
         return None
-    raw = raw.strip()
-    if not raw.isdigit() or int(raw) > MAX_POSITION:
+    position = parse_position(raw.strip())
+    if position is None or position > MAX_POSITION:
         abort(422, message=f"{source} must be a log position (a whole number up to 2^62)")
-    return int(raw)
+    return position
 
 
 def _position_header(response: Response) -> Response:

@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from factstore.ingest.sources_config import MAX_URLS, SCHEDULE_PATTERN, SOURCE_ID, URL_PATTERN
-from factstore.projections.queries import parse_timestamp
+from factstore.projections.queries import parse_position, parse_timestamp
 
 MAX_PAGE = 1000
 MAX_POSITION = 2**62
@@ -106,9 +106,10 @@ class KnownAt(fields.Field):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         text = str(value)
-        if text.isdigit():
+        position = parse_position(text)
+        if position is not None:
             # Positions past the head mean "now"; clamp what no log will ever reach.
-            return min(int(text), MAX_POSITION)
+            return min(position, MAX_POSITION)
         moment = parse_timestamp(text) if len(text) <= 64 else None
         if moment is None:
             raise ValidationError("expected a log position or an ISO 8601 timestamp")

@@ -72,6 +72,16 @@ _RFC3339 = re.compile(
 )
 
 
+def parse_position(text: str) -> int | None:
+    """A log position written in ASCII digits; None if the text is not one. More digits than
+    any position has read as 10**20 (past every log), without converting thousands of digits
+    (Python refuses past 4,300)."""
+    if not (text.isascii() and text.isdigit()):  # str.isdigit() alone takes "²" and "٣"
+        return None
+    digits = text.lstrip("0")
+    return int(digits or "0") if len(digits) <= 20 else 10**20
+
+
 def parse_timestamp(text: str) -> datetime | None:
     """An ISO 8601 / RFC 3339 date or timestamp (UTC when no offset); None if it is not one.
     A leap second (:60) counts as :59; digits past microseconds are dropped."""
@@ -102,8 +112,11 @@ def parse_timestamp(text: str) -> datetime | None:
 def _resolve_known_at(conn: Connection, known_at: str | int | datetime | None) -> int | None:
     if known_at is None or known_at == "":
         return None
-    if isinstance(known_at, int) or (isinstance(known_at, str) and known_at.isdigit()):
-        return int(known_at)
+    if isinstance(known_at, int):
+        return known_at
+    position = parse_position(known_at) if isinstance(known_at, str) else None
+    if position is not None:
+        return position
     moment = known_at if isinstance(known_at, datetime) else parse_timestamp(known_at)
     if moment is None:
         raise InvalidQuery(

@@ -41,7 +41,11 @@ HOSTILE = [
     "-0",
     "\\",
 ]
-NUMBERS = ["0", "-1", "-9223372036854775809", "9223372036854775808", "1e9", "1.5", "NaN", "", " "]
+NUMBERS = [
+    *("0", "-1", "-9223372036854775809", "9223372036854775808", "1e9", "1.5", "NaN", "", " "),
+    # More digits than Python converts (4,300), leading zeros, and what str.isdigit() also takes
+    *("9" * 5000, "0" * 5000 + "1", "\u00b2"),
+]
 LEAKS = ("Traceback", "sqlalchemy", "psycopg", "sqlite3", "SELECT ", 'File "')
 
 
@@ -115,8 +119,14 @@ def test_extreme_pagination_and_times_never_5xx(seeded: FlaskClient) -> None:
             f"/v1/articles/wire-1/events?from_version={value}&to_version={value}",
             f"/v1/topics?known_at={value}",
             f"/v1/topics/total.killed.people.mosul/history?known_at={value}",
+            f"/v1/topics/total.killed.people.mosul?known_at={value}",
+            f"/v1/topics?min_position={value}",
         ):
             assert_clean(seeded.get(path), path)
+    for number in ("9" * 5000, "\u00b2", "-1", "1.5", "NaN"):  # headers are Latin-1 on the wire
+        response = seeded.get("/v1/topics", headers={"Factstore-Min-Position": number})
+        assert_clean(response, f"Factstore-Min-Position: {number[:20]}")
+        assert response.status_code == 422
     for moment in ("0001-01-01", "9999-12-31T23:59:59Z", "2017-02-30", "2017-05-10T25:00"):
         assert_clean(seeded.get(f"/v1/topics?known_at={quote(moment)}"), moment)
         assert_clean(seeded.get(f"/v1/topics?valid_at={quote(moment)}"), moment)
