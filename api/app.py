@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import Flask, Response, request
@@ -16,6 +17,7 @@ from factstore.config import Settings
 from factstore.projections import default_runner
 from factstore.store.database import create_store_engine
 from factstore.store.event_store import EventStore
+from factstore.store.hashing import lone_surrogate_at
 
 MAX_JSON_DEPTH = 64
 
@@ -117,7 +119,8 @@ def _check_request_body() -> Response | None:
     except UnicodeDecodeError as error:
         return errors.problem(400, "Bad Request", f"the body is not valid UTF-8 ({error.reason})")
     try:
-        too_deep = _nesting_depth(json.loads(text)) > MAX_JSON_DEPTH
+        value = json.loads(text)
+        too_deep = _nesting_depth(value) > MAX_JSON_DEPTH
     except RecursionError:
         too_deep = True
     except ValueError as error:
@@ -126,6 +129,40 @@ def _check_request_body() -> Response | None:
         return errors.problem(
             400, "Bad Request", f"the JSON is nested deeper than {MAX_JSON_DEPTH}"
         )
+    # Valid UTF-8 can still escape a lone surrogate ("\ud800"): not text, and nothing can
+    # encode or store it. Only a body with such an escape is searched.
+    if _SURROGATE_ESCAPE.search(text):
+        where = _lone_surrogate(value)
+        if where is not None:
+            return errors.problem(
+                400,
+                "Bad Request",
+                f"the body is not Unicode text: {where} holds a lone surrogate (an unpaired "
+                "\\ud800-\\udfff escape)",
+            )
+    return None
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """Where in a parsed JSON value a string (or key) holds a lone surrogate: "the JSON value",
+    "field 'text'", "field 'items[2].name'"; None if none does."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if lone_surrogate_at(item) is not None:
+                return f"field {path!r}" if path else "the JSON value"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                name = f"{path}.{key}" if path else key
+                if lone_surrogate_at(key) is not None:
+                    return f"a field name in {path!r}" if path else "a field name"
+                stack.append((child, name))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{index}]") for index, child in enumerate(item))
     return None
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from factstore.store.hashing import lone_surrogate_at
+
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 JSON_SUFFIXES = {".json"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -74,6 +76,8 @@ def article_from_record(record: Any, *, where: str, fallback_id: str) -> Article
         raise SourceError(f"{where}: 'text' must be a non-empty string")
     if any(isinstance(v, str) and "\x00" in v for v in record.values()):
         raise SourceError(f"{where}: contains NUL characters (not text)")
+    if any(isinstance(v, str) and lone_surrogate_at(v) is not None for v in record.values()):
+        raise SourceError(f"{where}: contains a lone surrogate, e.g. \\ud800 (not Unicode text)")
     for name in ("title", "outlet", "published_at", "url", "id", "source_id"):
         value = record.get(name)
         if value is not None and not isinstance(value, str | int):

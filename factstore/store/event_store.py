@@ -39,6 +39,7 @@ from factstore.store.hashing import (
     format_timestamp,
     json_string,
     log_hash,
+    lone_surrogate_at,
 )
 from factstore.store.models import events_table as ev
 from factstore.store.verification import LogChain
@@ -834,6 +835,7 @@ class _EncodedRequest:
 def _encode_request(request: AppendRequest) -> _EncodedRequest:
     if not request.stream_id or len(request.stream_id) > 512:
         raise InvalidEvent("a stream id must be 1 to 512 characters")
+    _require_unicode(request.stream_id, "the stream id")
     expected = request.expected_version
     if not isinstance(expected, StreamState) and (isinstance(expected, bool) or expected < 0):
         raise InvalidEvent(
@@ -852,6 +854,9 @@ def _encode_event(event: NewEvent) -> _EncodedEvent:
         metadata_json = canonical_json(event.metadata)
     except (TypeError, ValueError) as error:
         raise InvalidEvent(f"event {event.type!r} is not JSON-encodable: {error}") from error
+    _require_unicode(event.type, "an event type")
+    _require_unicode(data_json, f"the data of event {event.type!r}")
+    _require_unicode(metadata_json, f"the metadata of event {event.type!r}")
     return _EncodedEvent(
         event_id=event.event_id,
         type=event.type,
@@ -861,6 +866,14 @@ def _encode_event(event: NewEvent) -> _EncodedEvent:
         data_json=data_json,
         metadata_json=metadata_json,
     )
+
+
+def _require_unicode(text: str, what: str) -> None:
+    at = lone_surrogate_at(text)
+    if at is not None:
+        raise InvalidEvent(
+            f"{what} is not Unicode text: a lone surrogate {text[at]!a} at character {at}"
+        )
 
 
 def _check_retry(

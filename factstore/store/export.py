@@ -20,7 +20,12 @@ from typing import Any
 
 from factstore.domain.events import RecordedEvent
 from factstore.store.event_store import EventStore
-from factstore.store.hashing import GENESIS_HASH, canonical_json, format_timestamp
+from factstore.store.hashing import (
+    GENESIS_HASH,
+    canonical_json,
+    format_timestamp,
+    lone_surrogate_at,
+)
 from factstore.store.verification import format_digest
 
 FORMAT = "factstore-export"
@@ -114,6 +119,9 @@ def _json_line(line: str, number: int) -> dict[str, Any]:
         raise ExportFormatError(f"line {number}: not JSON ({error})") from error
     if not isinstance(value, dict):
         raise ExportFormatError(f"line {number}: not a JSON object")
+    # Only a \u escape can make a lone surrogate out of valid UTF-8; no event hash covers one.
+    if "\\u" in line and lone_surrogate_at(canonical_json(value)) is not None:
+        raise ExportFormatError(f"line {number}: not Unicode text (a lone surrogate, e.g. \\ud800)")
     return value
 
 

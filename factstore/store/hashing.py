@@ -60,6 +60,17 @@ def event_hash(
     )
 
 
+def lone_surrogate_at(text: str) -> int | None:
+    """Where a string holds a lone surrogate (None if nowhere). A Python string can (a JSON
+    escape such as "\\ud800" makes one), but no UTF-8 encodes it: such a string is not text,
+    and no event hash covers it nor database stores it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return error.start
+    return None
+
+
 def json_string(text: str) -> str:
     """How a free-text field (stream id, type) enters the event hash."""
     return json.dumps(text, ensure_ascii=False)

@@ -160,6 +160,38 @@ def test_hostile_article_bodies_never_5xx(client: FlaskClient, body: Any) -> Non
     assert_clean(response, repr(body)[:80])
 
 
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ('{"text": "12 people were killed \\ud800 in Mosul."}', "field 'text'"),
+        ('{"text": "x", "title": "\\udfff"}', "field 'title'"),
+        ('{"text": "x", "\\ud83d": 1}', "a field name"),
+        ('"\\udc00"', "the JSON value"),
+    ],
+)
+def test_a_lone_surrogate_is_a_400_and_nothing_is_stored(
+    client: FlaskClient, body: str, where: str
+) -> None:
+    """Valid UTF-8 and valid JSON can still escape half of a surrogate pair: not text, and no
+    UTF-8 (so no event hash) can encode it."""
+    store = client.application.extensions["factstore"].store
+    head = store.head_position()
+    response = client.post("/v1/articles", data=body, content_type="application/json", headers=AUTH)
+    assert_clean(response, body)
+    assert response.status_code == 400
+    assert f"{where} holds a lone surrogate" in response.get_json()["detail"]
+    assert store.head_position() == head
+
+
+def test_a_surrogate_pair_escape_is_text(client: FlaskClient) -> None:
+    body = '{"text": "12 people were killed in Mosul \\ud83d\\ude00, police said."}'
+    response = client.post("/v1/articles", data=body, content_type="application/json", headers=AUTH)
+    assert response.status_code == 201
+    stream = response.get_json()["stream_id"]
+    events = client.get(f"/v1/articles/{stream}/events").get_json()["items"]
+    assert "\U0001f600" in events[0]["data"]["text"]
+
+
 def test_every_write_needs_a_valid_token(seeded: FlaskClient) -> None:
     writes = [
         ("/v1/articles", {"text": "At least 5 people were killed in Homs."}),

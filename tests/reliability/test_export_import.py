@@ -131,6 +131,8 @@ DAMAGES = {
     "no-header": (lambda ls: ["not json", *ls[1:]], ExportFormatError),
     "after-end": (lambda ls: [*ls, "{}"], ExportFormatError),
     "bad-type": (lambda ls: _changed(ls, 3, position="4"), ExportFormatError),
+    # a JSON escape of half a surrogate pair: valid JSON, not text (no hash can cover it)
+    "lone-surrogate": (lambda ls: _changed(ls, -3, stream_id="s\udc00"), ExportFormatError),
 }
 
 

@@ -37,6 +37,8 @@ def test_reads_text_json_jsonl_and_gzip_folders(tmp_path: Path) -> None:
         ("bad.jsonl", '{"text": "ok"}\n[1]\n', "bad.jsonl:2: an article must be a JSON object"),
         ("bad2.jsonl", '{"text": ""}\n', "'text' must be a non-empty string"),
         ("bad3.jsonl", '{"text": "x", "txet": 1}\n', "unknown field(s) txet"),
+        ("half.jsonl", '{"text": "x \\ud800"}\n', "half.jsonl:1: contains a lone surrogate"),
+        ("half.json", '{"text": "x", "title": "\\udc00"}', "half.json#1: contains a lone"),
         ("empty.txt", "  \n", "the file is empty"),
         ("data.bin", "x", "not an article file"),
     ],

@@ -148,6 +148,15 @@ def test_invalid_events_are_refused_before_writing(store: EventStore) -> None:
     same = uuid.uuid4()
     with pytest.raises(InvalidEvent):
         store.append("s", [NewEvent("A", {}, event_id=same), NewEvent("B", {}, event_id=same)])
+    # Lone surrogates (a JSON "\\ud800" decodes to one): no UTF-8, so no hash, can hold them.
+    with pytest.raises(InvalidEvent, match=r"data of event 'Bad' is not Unicode text: .*\\ud800"):
+        store.append("s", [*events(1), NewEvent("Bad", {"text": "a\ud800b"})])
+    with pytest.raises(InvalidEvent, match="metadata"):
+        store.append("s", [NewEvent("Bad", {}, metadata={"actor": "\udfff"})])
+    with pytest.raises(InvalidEvent, match="stream id"):
+        store.append("s\udc00", events(1))
+    with pytest.raises(InvalidEvent, match="event type"):
+        store.append("s", [NewEvent("Bad\ud83d", {})])
     assert store.head_position() == 0
 
 
