@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from factstore.domain.articles import MAX_OUTLET, MAX_TITLE, MAX_URL
 from factstore.ingest.sources_config import MAX_URLS, SCHEDULE_PATTERN, SOURCE_ID, URL_PATTERN
 from factstore.projections.queries import parse_position, parse_timestamp
 
@@ -54,10 +55,10 @@ def _nullable_number() -> Figure:
 
 class ArticleInSchema(StrictSchema):
     text = _text(1, 2_000_000, required=True)
-    title = _text(0, 1000, allow_none=True)
-    outlet = _text(0, 200, allow_none=True)
+    title = _text(0, MAX_TITLE, allow_none=True)
+    outlet = _text(0, MAX_OUTLET, allow_none=True)
     published_at = fields.Date(allow_none=True, metadata={"description": "ISO 8601 date"})
-    url = _text(0, 2000, allow_none=True)
+    url = _text(0, MAX_URL, allow_none=True)
     source_id = _text(
         1,
         200,
@@ -455,7 +456,7 @@ class SourceInSchema(StrictSchema):
             "line in UTC ('0 */6 * * *'; values, lists and steps)"
         },
     )
-    outlet = _text(1, 200)
+    outlet = _text(1, MAX_OUTLET)
     max_items = fields.Integer(
         validate=validate.Range(min=1, max=10_000),
         metadata={"description": "At most N articles a run (feeds: the newest)"},

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from factstore.domain import article_stream, catalog, runs
+from factstore.domain.articles import date_or_none
 from factstore.domain.events import RecordedEvent
 from factstore.extraction import EXTRACTOR_VERSION, extract
 from factstore.ingest.reingest import RunReport, SourceResult, record_run
-from factstore.ingest.service import date_or_none
 from factstore.ingest.sources_config import REEXTRACT_JOB_ID
 from factstore.projections.models import articles_table
 from factstore.projections.runner import ProjectionRunner

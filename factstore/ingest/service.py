@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
 from itertools import islice
 from typing import Any
 
 from factstore.domain import article_stream, catalog
-from factstore.domain.articles import content_hash
+from factstore.domain.articles import content_hash, date_or_none
 from factstore.domain.events import StreamState
 from factstore.extraction import EXTRACTOR_VERSION, extract
 from factstore.ingest.sources import ArticleInput, stream_id_for
@@ -131,13 +130,3 @@ def _ingest_batch(
             )
         )
     return outcomes
-
-
-def date_or_none(value: str | None) -> date | None:
-    """The date an ISO date or timestamp starts with; None when absent or not a date."""
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None

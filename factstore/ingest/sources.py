@@ -14,8 +14,21 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from factstore.domain.articles import (
+    MAX_OUTLET,
+    MAX_PUBLISHED_AT,
+    MAX_TITLE,
+    MAX_URL,
+    date_or_none,
+)
 from factstore.store.hashing import lone_surrogate_at
 
+LENGTH_LIMITS = {
+    "title": MAX_TITLE,
+    "outlet": MAX_OUTLET,
+    "url": MAX_URL,
+    "published_at": MAX_PUBLISHED_AT,
+}
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 JSON_SUFFIXES = {".json"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -82,6 +95,12 @@ def article_from_record(record: Any, *, where: str, fallback_id: str) -> Article
         value = record.get(name)
         if value is not None and not isinstance(value, str | int):
             raise SourceError(f"{where}: '{name}' must be a string")
+    for name, limit in LENGTH_LIMITS.items():
+        if len(str(record.get(name) or "")) > limit:
+            raise SourceError(f"{where}: '{name}' is longer than {limit} characters")
+    published_at = record.get("published_at")
+    if published_at is not None and date_or_none(str(published_at)) is None:
+        raise SourceError(f"{where}: 'published_at' must be an ISO 8601 date or timestamp")
     record_id = record.get("source_id") or record.get("id")
     url = record.get("url")
     return ArticleInput(

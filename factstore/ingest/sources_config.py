@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from factstore.domain import runs
+from factstore.domain.articles import MAX_OUTLET
 from factstore.domain.events import RecordedEvent
 
 KINDS = ("directory", "http", "feed", "jsonl")
@@ -195,8 +196,10 @@ def parse_source(
     except ValueError as error:
         raise fail(str(error)) from error
     outlet = raw.get("outlet")
-    if outlet is not None and (not isinstance(outlet, str) or not outlet):
-        raise fail("'outlet' must be a non-empty string")
+    if outlet is not None and (
+        not isinstance(outlet, str) or not outlet or len(outlet) > MAX_OUTLET
+    ):
+        raise fail(f"'outlet' must be a non-empty string of at most {MAX_OUTLET} characters")
     allow_private = raw.get("allow_private", False)
     if not isinstance(allow_private, bool):
         raise fail("'allow_private' must be true or false")

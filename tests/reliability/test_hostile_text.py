@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from factstore.extraction import extract
 from factstore.extraction.article import parse_article
+from factstore.projections.models import claims_table
 from factstore.store.hashing import canonical_json
 
 SEED_TEXT = (
@@ -62,6 +63,17 @@ FRAGMENTS = [
 SECONDS_PER_MB = 60.0
 
 
+# The claims table's bounded text columns that an extracted claim fills; PostgreSQL enforces
+# them, so a longer value would stop the projection at that claim for good.
+COLUMN_LENGTHS = {
+    name: claims_table.c[name].type.length
+    for name in (
+        *("topic", "measure", "subject", "place", "kind", "qualifier", "unit"),
+        *("as_of", "attributed_to"),
+    )
+}
+
+
 def check_result(text: str) -> int:
     parsed = parse_article(text)
     assert all(0 <= a <= b <= len(text) for a, b in parsed.body_spans)
@@ -70,6 +82,8 @@ def check_result(text: str) -> int:
         assert text[claim.start : claim.end] == claim.quote
         canonical_json(claim.to_dict())  # storable: JSON without NaN/Infinity, encodable
         assert claim.value is None or claim.value >= 0
+        for name, limit in COLUMN_LENGTHS.items():  # what PostgreSQL's claims table holds
+            assert len(getattr(claim, name) or "") <= limit, (name, getattr(claim, name))
     return len(result.claims)
 
 

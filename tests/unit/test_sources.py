@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from factstore.domain.articles import content_hash
+from factstore.domain.articles import MAX_OUTLET, MAX_PUBLISHED_AT, content_hash
 from factstore.ingest.sources import SourceError, article_id_for, canonical_url, read_paths
+from factstore.projections.models import articles_table, claims_table
 
 
 def test_ids_prefer_given_id_then_url_then_file_name() -> None:
@@ -39,6 +40,9 @@ def test_reads_text_json_jsonl_and_gzip_folders(tmp_path: Path) -> None:
         ("bad3.jsonl", '{"text": "x", "txet": 1}\n', "unknown field(s) txet"),
         ("half.jsonl", '{"text": "x \\ud800"}\n', "half.jsonl:1: contains a lone surrogate"),
         ("half.json", '{"text": "x", "title": "\\udc00"}', "half.json#1: contains a lone"),
+        ("long.jsonl", f'{{"text": "x", "outlet": "{"O" * 201}"}}\n', "'outlet' is longer than"),
+        ("when.jsonl", '{"text": "x", "published_at": "yesterday"}\n', "ISO 8601 date"),
+        ("when2.jsonl", f'{{"text": "x", "published_at": "2017-01-01{"x" * 30}"}}\n', "than 32"),
         ("empty.txt", "  \n", "the file is empty"),
         ("data.bin", "x", "not an article file"),
     ],
@@ -78,3 +82,13 @@ def test_an_unparseable_url_still_gives_a_stable_id() -> None:
     broken = "https://a]b.example/x"
     assert article_id_for(None, broken, "f") == article_id_for(None, broken, "g")
     assert article_id_for(None, broken, "f").startswith("url-")
+
+
+def test_article_limits_fit_the_projection_columns() -> None:
+    """Metadata within the limits every way in enforces fits the projections' columns, whose
+    lengths PostgreSQL enforces: a longer value, once in the log, would stop them for good."""
+    for table in (articles_table, claims_table):
+        assert table.c.outlet.type.length >= MAX_OUTLET
+        assert table.c.published_at.type.length >= MAX_PUBLISHED_AT
+    assert articles_table.c.title.type.length is None  # text
+    assert articles_table.c.url.type.length is None

@@ -76,6 +76,9 @@ def test_a_good_file_gives_typed_sources(tmp_path: Path) -> None:
         ('id = "a"\nkind = "http"\nurls = ["file:///etc/passwd"]', "not an http(s) URL"),
         ('id = "a"\nkind = "feed"\nurl = "https://x.org/rss"\nmax_items = 0', "'max_items'"),
         ('id = "a"\nkind = "feed"\nurl = "https://x.org/rss"\nurls = []', "not both"),
+        # PostgreSQL's projection columns hold 200: a longer outlet would stop them (see
+        # tests/unit/test_sources.py::test_article_limits_fit_the_projection_columns)
+        (f'id = "a"\nkind = "http"\nurls = ["https://x.org/"]\noutlet = "{"O" * 201}"', "'outlet'"),
     ],
 )
 def test_bad_sources_name_the_file_the_source_and_the_field(
