@@ -27,14 +27,13 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from api.errors import problem
-from factstore.projections.queries import parse_position
+from factstore.projections.queries import MAX_POSITION, parse_position
 from factstore.projections.runner import visible_position
 from factstore.store.event_store import EventStore
 
 POSITION_HEADER = "Factstore-Position"
 MIN_POSITION_HEADER = "Factstore-Min-Position"
 MIN_POSITION_ARG = "min_position"
-MAX_POSITION = 2**62
 # Between two looks at how far the databases have come, while a read waits for min_position.
 POLL_SECONDS = 0.05
 RETRY_AFTER_SECONDS = 1

@@ -9,10 +9,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from factstore.domain.articles import MAX_OUTLET, MAX_TITLE, MAX_URL
 from factstore.ingest.sources_config import MAX_URLS, SCHEDULE_PATTERN, SOURCE_ID, URL_PATTERN
-from factstore.projections.queries import parse_position, parse_timestamp
+from factstore.projections.queries import MAX_POSITION, parse_position, parse_timestamp
 
 MAX_PAGE = 1000
-MAX_POSITION = 2**62
 
 
 # No database text type stores NUL, and no article needs it.

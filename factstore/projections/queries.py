@@ -72,6 +72,10 @@ _RFC3339 = re.compile(
 )
 
 
+# Past every log's head, and within the databases' 64-bit integers.
+MAX_POSITION = 2**62
+
+
 def parse_position(text: str) -> int | None:
     """A log position written in ASCII digits; None if the text is not one. More digits than
     any position has read as 10**20 (past every log), without converting thousands of digits
@@ -112,12 +116,15 @@ def parse_timestamp(text: str) -> datetime | None:
 def _resolve_known_at(conn: Connection, known_at: str | int | datetime | None) -> int | None:
     if known_at is None or known_at == "":
         return None
-    if isinstance(known_at, int):
-        return known_at
-    position = parse_position(known_at) if isinstance(known_at, str) else None
-    if position is not None:
-        return position
-    moment = known_at if isinstance(known_at, datetime) else parse_timestamp(known_at)
+    if isinstance(known_at, datetime):
+        moment: datetime | None = known_at
+    else:
+        position = known_at if isinstance(known_at, int) else parse_position(known_at)
+        if position is not None:
+            # Positions past the head mean "now"; clamp what no log will ever reach (and no
+            # database integer holds).
+            return min(position, MAX_POSITION)
+        moment = parse_timestamp(str(known_at))
     if moment is None:
         raise InvalidQuery(
             f"known_at must be a log position or an ISO 8601 timestamp, not {known_at!r}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from factstore.projections import queries
@@ -29,6 +30,23 @@ def test_a_topic_with_many_disagreeing_claims_lists_only_the_latest(
     assert shown == [f"c-{i:03d}" for i in range(5, COMPETING_SHOWN + 5)]
     claims, total = queries.list_claims(store.engine, topic="total.killed.people.mosul")
     assert total == COMPETING_SHOWN + 6 and len(claims) == total
+
+
+def test_known_at_positions_of_any_length_mean_now_and_odd_digits_are_refused(
+    store: EventStore, runner: ProjectionRunner
+) -> None:
+    store.append("article-a1", [asserted("c-1", make_claim(value=100))])
+    runner.catch_up()
+    topic = "total.killed.people.mosul"
+    now = queries.topic_figure(store.engine, topic)
+    # Past the head, however many digits (Python's int() refuses more than 4,300), or an int
+    # no database integer holds: the same as now.
+    for known_at in ("9" * 5000, "0" * 5000 + "1", 10**30, str(2**63)):
+        document = queries.topic_figure(store.engine, topic, known_at=known_at)
+        assert document is not None and document["figure"] == now["figure"], known_at
+    for odd in ("\u00b2", "\u0663", "1e9", "-1"):  # digits to str.isdigit(), not positions
+        with pytest.raises(queries.InvalidQuery, match="known_at must be"):
+            queries.topic_figure(store.engine, topic, known_at=odd)
 
 
 def test_driver_reads_return_what_sqlalchemy_returns(seeded: EventStore) -> None:
