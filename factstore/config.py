@@ -98,7 +98,7 @@ def _whole_number(name: str, default: int, *, minimum: int) -> int:
     raw = os.environ.get(name)
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < minimum:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or int(raw) < minimum:
         kind = "positive whole number" if minimum == 1 else f"whole number ({minimum} or more)"
         raise ConfigError(f"{name}={raw!r}: expected a {kind}")
     return int(raw)

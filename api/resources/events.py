@@ -26,6 +26,7 @@ from api.http import (
     not_modified,
 )
 from api.spec import errors
+from factstore.projections.queries import MAX_POSITION, parse_position
 from factstore.store.event_store import EventStore
 from factstore.store.export import event_record as event_document  # one document per event
 
@@ -90,9 +91,10 @@ class EventStream(MethodView):
         last_id = request.headers.get("Last-Event-ID", "")
         after = args["after"]
         if last_id:
-            if not last_id.isdigit():
+            position = parse_position(last_id.strip())
+            if position is None or position > MAX_POSITION:
                 abort(422, message="Last-Event-ID must be a log position")
-            after = int(last_id)
+            after = position
         if not _streams.acquire(blocking=False):
             return problem(
                 503,

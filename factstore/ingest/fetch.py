@@ -374,7 +374,7 @@ def _open(
 
 def _read_body(response: urllib3.BaseHTTPResponse, policy: FetchPolicy, deadline: float) -> bytes:
     declared = response.headers.get("Content-Length", "").strip()
-    if declared.isdigit() and int(declared) > policy.max_bytes:
+    if (size := _whole_number(declared)) is not None and size > policy.max_bytes:
         raise _Refused(f"response too large: {declared} bytes declared, limit {policy.max_bytes}")
     chunks: list[bytes] = []
     size = 0
@@ -413,13 +413,23 @@ def _why(error: BaseException) -> str:
     return text or type(error).__name__
 
 
+def _whole_number(text: str) -> int | None:
+    """A header's whole number in ASCII digits (a hostile server may send "²", which
+    str.isdigit() takes and int() refuses, or more digits than int() converts); None if it is
+    not one; 10**18 stands for anything longer."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text) if len(text) <= 18 else 10**18
+
+
 def _retry_after(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    seconds = _whole_number(value)
+    if seconds is not None:
+        return float(seconds)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -48,7 +48,7 @@ def test_whole_number_settings_take_zero_and_refuse_the_rest(
     assert getattr(Settings.from_env(), attribute) == default
     monkeypatch.setenv(name, "0")  # off
     assert getattr(Settings.from_env(), attribute) == 0
-    for bad in ("abc", "-5", "1.5"):
+    for bad in ("abc", "-5", "1.5", "\u00b2", "9" * 5000):  # "²" passes str.isdigit()
         monkeypatch.setenv(name, bad)
         with pytest.raises(ConfigError, match=rf"{name}=.*whole number"):
             Settings.from_env()

@@ -231,6 +231,11 @@ def test_server_sent_events(seeded_client: FlaskClient) -> None:
         "/v1/events/stream?limit=1", headers={"Last-Event-ID": "7"}, buffered=True
     ).get_data(as_text=True)
     assert "id: 8" in resumed
+    for nonsense in ("\u00b2", "9" * 5000, "-1", "x"):  # "²" passes str.isdigit(), not int()
+        refused = seeded_client.get(
+            "/v1/events/stream?limit=1", headers={"Last-Event-ID": nonsense}
+        )
+        assert problem_of(refused, 422)["status"] == 422
 
 
 def test_rank_and_retract_change_the_figure_and_record_the_actor(

@@ -216,6 +216,16 @@ def test_retry_after_beyond_the_deadline_gives_up_at_once(server: ArticleServer)
     assert len(server.requests_to("/busy")) == 1
 
 
+@pytest.mark.parametrize("value", ["\u00b2", "9" * 5000, "soon"])
+def test_a_nonsense_retry_after_is_ignored(server: ArticleServer, value: str) -> None:
+    """A hostile server's header: "²" passes str.isdigit() and fails int(); 5,000 digits
+    are more than int() converts."""
+    server.set("/busy", "slow down", status=429, headers={"Retry-After": value})
+    outcome = failed(fetch_article(server.url("/busy"), policy=allowing(server, retries=0)))
+    assert "HTTP 429" in outcome.reason
+    assert len(server.requests_to("/busy")) == 1
+
+
 def test_body_over_the_declared_limit_is_refused_unread(server: ArticleServer) -> None:
     server.set("/big", page("Raqqa", [STRIKE] * 200))
     outcome = failed(fetch_article(server.url("/big"), policy=allowing(server, max_bytes=2_000)))
