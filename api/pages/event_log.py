@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from api.context import reader
 from api.pages.blueprint import blueprint
 from api.resources.events import event_document
+from factstore.projections import queries
 
 PAGE_SIZE = 50
 
@@ -17,8 +18,8 @@ def event_log_page() -> ResponseReturnValue:
     services = reader()
     head = services.store.head_position()
     before_arg = request.args.get("before", "")
-    before = int(before_arg) if before_arg.isdigit() else head + 1
-    before = min(before, head + 1)
+    before = queries.parse_position(before_arg)
+    before = head + 1 if before is None else min(before, head + 1)
     after = max(before - 1 - PAGE_SIZE, 0)
     events = [e for e in services.store.read_all(after, PAGE_SIZE) if e.position < before]
     events.reverse()

@@ -26,7 +26,7 @@ def topics_page() -> ResponseReturnValue:
     field = sort.lstrip("-")
     if field not in queries.SORTS:
         field, sort = "topic", "topic"
-    page = max(_int(args.get("page"), 1), 1)
+    page = _page_number(args.get("page"))
     filters = {key: args.get(key, "").strip() for key in ("q", "measure", "place")}
     items, total, _ = queries.list_topics(
         services.store.engine,
@@ -53,5 +53,8 @@ def topics_page() -> ResponseReturnValue:
     )
 
 
-def _int(text: str | None, default: int) -> int:
-    return int(text) if text and text.isdigit() else default
+def _page_number(text: str | None) -> int:
+    """?page= as a page number from 1; nonsense reads as the first page, and a page past any
+    list (10**9 pages) as that, so the offset stays a database integer."""
+    number = queries.parse_position(text or "")
+    return 1 if not number else min(number, 10**9)

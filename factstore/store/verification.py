@@ -60,7 +60,8 @@ def parse_digest(digest: str) -> tuple[str, int]:
         not sep
         or len(hex_part) != 64
         or any(c not in "0123456789abcdef" for c in hex_part)
-        or not position_part.isdigit()
+        or not (position_part.isascii() and position_part.isdigit())
+        or len(position_part) > 18  # no log is that long; int() refuses past 4,300 digits
     ):
         raise ValueError(f"not a log digest (expected sha256:<64 hex>@<position>): {digest!r}")
     return hex_part, int(position_part)

@@ -65,6 +65,9 @@ def test_digest_round_trip_and_rejects() -> None:
     digest = format_digest("ab" * 32, 42)
     assert parse_digest(digest) == ("ab" * 32, 42)
     assert parse_digest(digest.removeprefix("sha256:")) == ("ab" * 32, 42)
-    for bad in ["", "sha256:abc@1", "sha256:" + "g" * 64 + "@1", "sha256:" + "a" * 64 + "@x"]:
+    whole = "sha256:" + "a" * 64 + "@"
+    for bad in ["", "sha256:abc@1", "sha256:" + "g" * 64 + "@1", whole + "x", whole + "\u00b2"]:
         with pytest.raises(ValueError, match="not a log digest"):
             parse_digest(bad)
+    with pytest.raises(ValueError, match="not a log digest"):  # not thousands of digits
+        parse_digest(whole + "9" * 5000)

@@ -125,6 +125,12 @@ def test_event_log_page_is_newest_first_and_paginated(seeded_client: FlaskClient
     older = html(seeded_client, "/events?before=10")
     assert [int(p) for p in re.findall(r'<tr id="e(\d+)">', older)] == list(range(9, 0, -1))
     assert "older →" not in older and "← newer" in older
+    # ?before= and ?page= that are no numbers, or more digits than int() converts: the first
+    # page, never a 500 ("²" passes str.isdigit() and fails int()).
+    for nonsense in ("\u00b2", "9" * 5000, "-3", "x"):
+        assert re.findall(r'<tr id="e(\d+)">', html(seeded_client, f"/events?before={nonsense}"))
+        assert "<h1>Topics</h1>" in html(seeded_client, f"/?page={nonsense}")
+    assert "No topic matches." in html(seeded_client, "/?page=" + "9" * 30)
 
 
 def test_hostile_text_is_shown_never_run(client: FlaskClient) -> None:
