@@ -18,6 +18,8 @@ from pathlib import Path
 
 from flask import abort, request
 
+from factstore.domain.events import actor_problem
+
 
 class TokenConfigError(ValueError):
     pass
@@ -47,6 +49,9 @@ class TokenTable:
             actor, sep, hex_hash = line.rpartition(":")
             if not sep or not actor.strip() or len(hex_hash) != 64:
                 raise TokenConfigError("a token entry must be ACTOR:SHA256HEX (64 hex digits)")
+            problem = actor_problem(actor.strip())
+            if problem is not None:
+                raise TokenConfigError(problem)
             try:
                 hashes.append((actor.strip(), bytes.fromhex(hex_hash)))
             except ValueError as error:

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from factstore.config import ConfigError, Settings
+from factstore.domain.events import actor_problem
 from factstore.heap import start_heap_trimmer
 from factstore.recycle import MemoryCeiling, restart_unless_stopped, stop_on_signals
 from factstore.store.database import create_store_engine
@@ -136,11 +137,24 @@ def db_current(context: Context) -> None:
 # --- ingestion --------------------------------------------------------------------------------
 
 
+def _checked_actor(_context: click.Context, _parameter: click.Parameter, value: str) -> str:
+    problem = actor_problem(value)
+    if problem is not None:
+        raise click.BadParameter(problem)
+    return value
+
+
+actor_option = click.option(
+    "--actor",
+    default=lambda: os.environ.get("USER", "cli"),
+    callback=_checked_actor,
+    help="Recorded as the writer.",
+)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--actor", default=lambda: os.environ.get("USER", "cli"), help="Recorded as the writer."
-)
+@actor_option
 @click.option("--batch-size", default=200, show_default=True, help="Articles per transaction.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 @pass_context
@@ -190,9 +204,7 @@ def ingest(
 
 @main.command()
 @click.argument("source_ids", nargs=-1)
-@click.option(
-    "--actor", default=lambda: os.environ.get("USER", "cli"), help="Recorded as the writer."
-)
+@actor_option
 @pass_context
 @one_line_errors
 def reingest(context: Context, source_ids: tuple[str, ...], actor: str) -> None:
@@ -241,9 +253,7 @@ def _source_line(result: Any) -> str:
 
 
 @main.command()
-@click.option(
-    "--actor", default=lambda: os.environ.get("USER", "cli"), help="Recorded as the writer."
-)
+@actor_option
 @pass_context
 @one_line_errors
 def reextract(context: Context, actor: str) -> None:
@@ -583,8 +593,9 @@ def token(actor: str, add_to: Path | None) -> None:
     add to FACTSTORE_API_TOKENS or FACTSTORE_API_TOKENS_FILE (only the hash is stored)."""
     from factstore.tokens import hash_token, new_token
 
-    if ":" in actor or "," in actor or not actor.strip():
-        raise CliError("an actor name must be non-empty and contain no ':' or ','")
+    problem = actor_problem(actor)
+    if problem is not None or ":" in actor or "," in actor:
+        raise CliError(problem or "an actor name must contain no ':' or ','")
     secret = new_token()
     line = f"{actor}:{hash_token(secret)}"
     if add_to is None:

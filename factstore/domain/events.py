@@ -15,6 +15,19 @@ from typing import Any
 
 JSONObject = Mapping[str, Any]
 
+# Who wrote an event (its metadata's "actor": a token's name, a command's --actor): the figures
+# projection records it in a column of this size, which PostgreSQL enforces.
+MAX_ACTOR = 200
+
+
+def actor_problem(name: str) -> str | None:
+    """Why `name` cannot name an actor; None if it can."""
+    if not name.strip():
+        return "an actor name must not be empty"
+    if len(name) > MAX_ACTOR:
+        return f"an actor name must be at most {MAX_ACTOR} characters"
+    return None
+
 
 class StreamState(enum.Enum):
     """Expected-version values that are not an exact version number."""

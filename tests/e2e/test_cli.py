@@ -105,6 +105,11 @@ def test_bad_input_is_one_line_and_writes_nothing(database_url: str, tmp_path: P
     )  # the good line was not written
     missing = run(database_url, "ingest", str(tmp_path / "nope.txt"))
     assert missing.returncode == 1 and "no such file" in missing.stderr
+    # An actor the projections could not record (see test_token_comparison.py): refused first.
+    (tmp_path / "good.txt").write_text(good["text"])
+    long_actor = run(database_url, "ingest", "--actor", "a" * 201, str(tmp_path / "good.txt"))
+    assert long_actor.returncode == 2 and "at most 200 characters" in long_actor.stderr
+    assert run(database_url, "digest").stdout.strip().endswith("@0")
 
 
 def test_commands_without_schema_say_what_to_do(fresh_database_url: str) -> None:

@@ -12,7 +12,9 @@ from collections.abc import Callable
 
 import pytest
 
-from api.auth import TokenTable
+from api.auth import TokenConfigError, TokenTable
+from factstore.domain.events import MAX_ACTOR
+from factstore.projections.models import status_changes_table
 from factstore.tokens import hash_token, new_token
 
 TOKENS = [new_token() for _ in range(5)]
@@ -71,3 +73,18 @@ def test_a_right_and_a_wrong_token_take_the_same_time() -> None:
             samples[name] += _timings_ns(lambda token=token: TABLE.actor_for(token), 50)
     medians = {name: statistics.median(values) for name, values in samples.items()}
     assert max(medians.values()) <= 1.25 * min(medians.values()), medians
+
+
+def test_an_actor_name_the_projections_cannot_record_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every write records its token's actor; the figures projection keeps it in a column of
+    MAX_ACTOR characters (PostgreSQL enforces it): a longer name would stop that projection at
+    the first status change it wrote."""
+    assert status_changes_table.c.actor.type.length >= MAX_ACTOR
+    digest = hash_token(TOKENS[0])
+    monkeypatch.setenv("FACTSTORE_API_TOKENS", f"{'a' * MAX_ACTOR}:{digest}")
+    assert TokenTable.from_env().actor_for(TOKENS[0]) == "a" * MAX_ACTOR
+    monkeypatch.setenv("FACTSTORE_API_TOKENS", f"{'a' * (MAX_ACTOR + 1)}:{digest}")
+    with pytest.raises(TokenConfigError, match="at most 200"):
+        TokenTable.from_env()
