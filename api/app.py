@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from flask import Flask, Response, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from api import consistency, docs, errors, idempotency, pages
 from api.auth import TokenTable
@@ -105,15 +106,22 @@ def _check_request_line() -> Response | None:
 
 def _check_request_body() -> Response | None:
     """Bodies must be JSON, UTF-8, and not absurdly nested (415/400 as problem+json)."""
-    if request.method not in ("POST", "PUT", "PATCH") or not request.content_length:
+    if request.method not in ("POST", "PUT", "PATCH") or request.content_length == 0:
         return None
+    # A chunked body has no Content-Length: it is read (up to MAX_CONTENT_LENGTH, else 413)
+    # and checked like any other, not left to the JSON parser behind these checks.
+    raw = request.get_data(cache=True)
+    if not raw:
+        return None
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        raise RequestEntityTooLarge()  # the stream stops at the limit and says nothing
     mimetype = request.mimetype
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if mimetype != "application/json" or charset not in ("utf-8", "utf8"):
         return errors.problem(
             415, "Unsupported Media Type", "send the body as application/json; charset=utf-8"
         )
-    raw = request.get_data(cache=True)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:

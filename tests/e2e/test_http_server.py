@@ -3,10 +3,14 @@ Schemathesis run against the spec the server publishes."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
+from typing import Any
 
 from tests.e2e.live_server import REPO, SEEDS, TOKEN, Server
 
@@ -42,6 +46,43 @@ def test_ingest_query_travel_and_correct_over_http(server: Server) -> None:
     assert figure["figure"]["value"] == 91000
     status, missing = server.call("GET", "/v1/no/such/route")
     assert status == 404 and missing["title"] == "Not Found"
+
+
+def _post_chunked(server: Server, body: bytes, content_type: str) -> tuple[int, Any]:
+    """POST a body with Transfer-Encoding: chunked (no Content-Length), as streaming clients do."""
+    url = urllib.parse.urlsplit(server.base)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.request(
+            "POST",
+            "/v1/articles",
+            body=iter([body[i : i + 4096] for i in range(0, len(body), 4096)]),
+            headers={"Content-Type": content_type, "Authorization": f"Bearer {TOKEN}"},
+            encode_chunked=True,
+        )
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_a_chunked_body_gets_the_checks_a_sized_one_gets(server: Server) -> None:
+    """Found with a real server: without a Content-Length the body checks were skipped, so a
+    deeply nested or surrogate-bearing chunked body was a 500, an XML one a 422 and an
+    oversized one a truncated-JSON 400."""
+    cases = [
+        (b'{"text": ' + b"[" * 5000 + b"]" * 5000 + b"}", "application/json", 400, "nested"),
+        (b'{"text": "12 killed \\ud800"}', "application/json", 400, "lone surrogate"),
+        ('{"text": "Caf\xe9"}'.encode("latin-1"), "application/json", 400, "UTF-8"),
+        (b"<article/>", "application/xml", 415, "application/json"),
+        (b'{"text": "' + b"x" * (2 * 1024 * 1024) + b'"}', "application/json", 413, ""),
+    ]
+    for body, content_type, status, detail in cases:
+        answer, problem = _post_chunked(server, body, content_type)
+        assert (answer, problem["status"]) == (status, status), problem
+        assert detail in problem["detail"]
+    text = b'{"text": "At least 12 people were killed in Mosul, police said."}'
+    assert _post_chunked(server, text, "application/json")[0] == 201
 
 
 def test_schemathesis_finds_no_5xx_and_no_spec_mismatch(server: Server, tmp_path: Path) -> None:
