@@ -215,11 +215,15 @@ class PolicyConfig:
             )
             for t in data.get("source_tiers", [])
         )
+        tolerance = float(data.get("conflict_tolerance", 0.10))
+        # A relative widening: below 0 or NaN, two claims would not even agree with themselves.
+        if not 0 <= tolerance < math.inf:
+            raise ValueError(f"conflict_tolerance must be a finite number >= 0, not {tolerance}")
         return cls(
             source_tiers=tiers or DEFAULT_SOURCE_TIERS,
             named_source_score=int(data.get("named_source_score", 1)),
             unattributed_score=int(data.get("unattributed_score", 0)),
-            conflict_tolerance=float(data.get("conflict_tolerance", 0.10)),
+            conflict_tolerance=tolerance,
         )
 
     def authority(self, claim: ClaimView) -> tuple[int, str]:

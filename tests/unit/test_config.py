@@ -65,3 +65,16 @@ def test_a_missing_or_empty_secret_file_names_the_variable(
     monkeypatch.setenv("FACTSTORE_DATABASE_URL_FILE", str(path))
     with pytest.raises(ConfigError, match="FACTSTORE_DATABASE_URL_FILE"):
         Settings.from_env()
+
+
+@pytest.mark.parametrize("tolerance", ["-0.1", "NaN", "Infinity", '"a lot"'])
+def test_a_policy_tolerance_that_cannot_widen_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tolerance: str
+) -> None:
+    policy = tmp_path / "policy.json"
+    policy.write_text(f'{{"conflict_tolerance": {tolerance}}}')
+    monkeypatch.setenv("FACTSTORE_POLICY", str(policy))
+    with pytest.raises(ConfigError, match="not a usable policy file"):
+        Settings.from_env()
+    policy.write_text('{"conflict_tolerance": 0}')  # exact agreement only: allowed
+    assert Settings.from_env().policy.conflict_tolerance == 0
