@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import json
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,10 +149,10 @@ def _kind(path: Path) -> str | None:
     return None
 
 
-def _open_text(path: Path) -> IO[str]:
+def _open_text(path: Path, encoding: str = "utf-8") -> IO[str]:
     if path.suffix.lower() == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return path.open("r", encoding="utf-8")
+        return gzip.open(path, "rt", encoding=encoding)
+    return path.open("r", encoding=encoding)
 
 
 def read_file(path: Path) -> Iterator[ArticleInput]:
@@ -169,7 +170,8 @@ def read_file(path: Path) -> Iterator[ArticleInput]:
                 article_id=article_id_for(None, None, stem), text=text, source=str(path)
             )
         elif kind == "json":
-            with _open_text(path) as handle:
+            # JSON has no byte order mark, but Windows tools write one: skip it, as for JSONL.
+            with _open_text(path, "utf-8-sig") as handle:
                 try:
                     document = json.load(handle)
                 except json.JSONDecodeError as error:
@@ -179,7 +181,7 @@ def read_file(path: Path) -> Iterator[ArticleInput]:
                 fallback = stem if len(records) == 1 else f"{stem}-{index + 1}"
                 yield article_from_record(record, where=f"{path}#{index + 1}", fallback_id=fallback)
         elif kind == "jsonl":
-            with _open_text(path) as handle:
+            with _open_text(path, "utf-8-sig") as handle:
                 for number, line in enumerate(handle, start=1):
                     if not line.strip():
                         continue
@@ -198,3 +200,5 @@ def read_file(path: Path) -> Iterator[ArticleInput]:
         raise SourceError(
             f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"
         ) from error
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:  # EOFError: a cut-off .gz
+        raise SourceError(f"{path}: not a readable gzip file ({error})") from error

@@ -54,6 +54,22 @@ def test_bad_files_say_which_and_why(tmp_path: Path, name: str, content: str, me
         list(read_paths([path]))
 
 
+def test_a_cut_off_or_corrupt_gzip_is_a_clear_error(tmp_path: Path) -> None:
+    """Not EOFError, which the command line would report as a bare "Aborted!"."""
+    whole = gzip.compress(b'{"text": "Ten people were hurt."}\n' * 100)
+    for name, data in (("cut.jsonl.gz", whole[: len(whole) // 2]), ("bad.jsonl.gz", b"\x1f\x8bxx")):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(SourceError, match=f"{name}: not a readable gzip file"):
+            list(read_paths([tmp_path / name]))
+
+
+def test_a_byte_order_mark_before_json_is_skipped(tmp_path: Path) -> None:
+    record = json.dumps({"id": "a", "text": "Ten people were hurt."})
+    (tmp_path / "a.jsonl").write_bytes(b"\xef\xbb\xbf" + record.encode() + b"\n")
+    (tmp_path / "b.json").write_bytes(b"\xef\xbb\xbf" + record.replace('"a"', '"b"').encode())
+    assert [a.article_id for a in read_paths([tmp_path])] == ["a", "b"]
+
+
 def test_non_utf8_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "latin1.txt"
     path.write_bytes("Café".encode("latin-1"))
