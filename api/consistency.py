@@ -27,9 +27,10 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from api.errors import problem
-from factstore.projections.queries import MAX_POSITION, parse_position
+from factstore.projections.queries import MAX_POSITION
 from factstore.projections.runner import visible_position
 from factstore.store.event_store import EventStore
+from factstore.whole_numbers import parse_whole_number
 
 POSITION_HEADER = "Factstore-Position"
 MIN_POSITION_HEADER = "Factstore-Min-Position"
@@ -162,7 +163,7 @@ def _min_position() -> int | None:
         source = MIN_POSITION_HEADER
     if raw is None:
         return None
-    position = parse_position(raw.strip())
+    position = parse_whole_number(raw.strip())
     if position is None or position > MAX_POSITION:
         abort(422, message=f"{source} must be a log position (a whole number up to 2^62)")
     return position

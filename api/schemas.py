@@ -9,7 +9,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from factstore.domain.articles import MAX_OUTLET, MAX_TITLE, MAX_URL
 from factstore.ingest.sources_config import MAX_URLS, SCHEDULE_PATTERN, SOURCE_ID, URL_PATTERN
-from factstore.projections.queries import MAX_POSITION, parse_position, parse_timestamp
+from factstore.projections.queries import MAX_POSITION, parse_timestamp
+from factstore.whole_numbers import parse_whole_number
 
 MAX_PAGE = 1000
 
@@ -106,7 +107,7 @@ class KnownAt(fields.Field):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         text = str(value)
-        position = parse_position(text)
+        position = parse_whole_number(text)
         if position is not None:
             # Positions past the head mean "now"; clamp what no log will ever reach.
             return min(position, MAX_POSITION)

@@ -10,6 +10,7 @@ from pathlib import Path
 from factstore.domain.figures import PolicyConfig
 from factstore.heap import DEFAULT_TRIM_SECONDS
 from factstore.recycle import DEFAULT_MAX_RSS_MIB
+from factstore.whole_numbers import HUGE, parse_whole_number
 
 DEFAULT_DATABASE_URL = "sqlite:///factstore.db"
 DEFAULT_MIN_POSITION_WAIT_MS = 1000
@@ -98,10 +99,11 @@ def _whole_number(name: str, default: int, *, minimum: int) -> int:
     raw = os.environ.get(name)
     if not raw:
         return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or int(raw) < minimum:
+    value = parse_whole_number(raw)
+    if value is None or value < minimum or value == HUGE:
         kind = "positive whole number" if minimum == 1 else f"whole number ({minimum} or more)"
         raise ConfigError(f"{name}={raw!r}: expected a {kind}")
-    return int(raw)
+    return value
 
 
 def load_policy(path: str | None) -> PolicyConfig:

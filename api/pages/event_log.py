@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from api.context import reader
 from api.pages.blueprint import blueprint
 from api.resources.events import event_document
-from factstore.projections import queries
+from factstore.whole_numbers import parse_whole_number
 
 PAGE_SIZE = 50
 
@@ -18,7 +18,7 @@ def event_log_page() -> ResponseReturnValue:
     services = reader()
     head = services.store.head_position()
     before_arg = request.args.get("before", "")
-    before = queries.parse_position(before_arg)
+    before = parse_whole_number(before_arg)
     before = head + 1 if before is None else min(before, head + 1)
     after = max(before - 1 - PAGE_SIZE, 0)
     events = [e for e in services.store.read_all(after, PAGE_SIZE) if e.position < before]

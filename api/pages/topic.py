@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date
 from typing import Any
 
 from flask import abort, render_template, request, url_for
@@ -15,6 +14,7 @@ from markupsafe import Markup
 from api.context import reader
 from api.pages import charts
 from api.pages.blueprint import blueprint
+from factstore.domain.articles import date_or_none
 from factstore.domain.figures import ClaimView, best_by_valid_date, decide
 from factstore.projections import queries
 from factstore.projections.render import format_figure
@@ -55,13 +55,13 @@ def topic_page(topic: str) -> ResponseReturnValue:
         )
         for p in points
     ]
-    undated_best = decide([v for v in views if _day(v.effective_date) is None], policy).best
+    undated_best = decide([v for v in views if date_or_none(v.effective_date) is None], policy).best
     valid_chart = charts.claims_chart(
         points,
         [
             (day, best.value)
             for text, best in best_by_valid_date(views, policy)
-            if (day := _day(text)) is not None
+            if (day := date_or_none(text)) is not None
         ],
         title=f"Claims about {title} by the date they are about",
         undated_best=undated_best.value if undated_best else None,
@@ -107,7 +107,7 @@ def _claim_points(views: Sequence[ClaimView]) -> list[charts.ClaimPoint]:
     labels and links are added to the points drawn only."""
     return [
         charts.ClaimPoint(
-            day=_day(view.effective_date),
+            day=date_or_none(view.effective_date),
             value=view.value,
             lower=view.lower,
             upper=view.upper,
@@ -130,15 +130,6 @@ def quote_in_sentence(sentence: str | None, quote: str | None) -> tuple[str, str
     if start < 0:
         return None
     return sentence[:start], quote, sentence[start + len(quote) :]
-
-
-def _day(text: str | None) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        return None
 
 
 def _number(value: float) -> Any:

@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from api.context import reader
 from api.pages.blueprint import blueprint
 from factstore.projections import queries
+from factstore.whole_numbers import parse_whole_number
 
 PAGE_SIZE = 50
 COLUMNS = (
@@ -56,5 +57,5 @@ def topics_page() -> ResponseReturnValue:
 def _page_number(text: str | None) -> int:
     """?page= as a page number from 1; nonsense reads as the first page, and a page past any
     list (10**9 pages) as that, so the offset stays a database integer."""
-    number = queries.parse_position(text or "")
+    number = parse_whole_number(text or "")
     return 1 if not number else min(number, 10**9)

@@ -26,9 +26,10 @@ from api.http import (
     not_modified,
 )
 from api.spec import errors
-from factstore.projections.queries import MAX_POSITION, parse_position
+from factstore.projections.queries import MAX_POSITION
 from factstore.store.event_store import EventStore
 from factstore.store.export import event_record as event_document  # one document per event
+from factstore.whole_numbers import parse_whole_number
 
 blp = Blueprint("events", __name__, url_prefix="/v1/events", description="The global event log")
 
@@ -91,7 +92,7 @@ class EventStream(MethodView):
         last_id = request.headers.get("Last-Event-ID", "")
         after = args["after"]
         if last_id:
-            position = parse_position(last_id.strip())
+            position = parse_whole_number(last_id.strip())
             if position is None or position > MAX_POSITION:
                 abort(422, message="Last-Event-ID must be a log position")
             after = position

@@ -37,6 +37,7 @@ from urllib3.exceptions import SSLError
 from factstore.ingest.feeds import FeedError, FeedItem, parse_feed
 from factstore.ingest.html_text import decode_body, extract_article, media_type
 from factstore.ingest.sources import ArticleInput, article_id_for
+from factstore.whole_numbers import parse_whole_number
 
 __all__ = [
     "FeedFetched",
@@ -374,7 +375,7 @@ def _open(
 
 def _read_body(response: urllib3.BaseHTTPResponse, policy: FetchPolicy, deadline: float) -> bytes:
     declared = response.headers.get("Content-Length", "").strip()
-    if (size := _whole_number(declared)) is not None and size > policy.max_bytes:
+    if (size := parse_whole_number(declared)) is not None and size > policy.max_bytes:
         raise _Refused(f"response too large: {declared} bytes declared, limit {policy.max_bytes}")
     chunks: list[bytes] = []
     size = 0
@@ -413,21 +414,12 @@ def _why(error: BaseException) -> str:
     return text or type(error).__name__
 
 
-def _whole_number(text: str) -> int | None:
-    """A header's whole number in ASCII digits (a hostile server may send "²", which
-    str.isdigit() takes and int() refuses, or more digits than int() converts); None if it is
-    not one; 10**18 stands for anything longer."""
-    if not (text.isascii() and text.isdigit()):
-        return None
-    return int(text) if len(text) <= 18 else 10**18
-
-
 def _retry_after(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
     if not value:
         return None
     value = value.strip()
-    seconds = _whole_number(value)
+    seconds = parse_whole_number(value)
     if seconds is not None:
         return float(seconds)
     try:

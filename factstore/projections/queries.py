@@ -51,6 +51,7 @@ from factstore.projections.models import (
 )
 from factstore.store.hashing import format_timestamp
 from factstore.store.models import events_table
+from factstore.whole_numbers import parse_whole_number
 
 # The policy when none is given: one instance, so its authority cache lasts across reads.
 DEFAULT_POLICY = PolicyConfig()
@@ -74,16 +75,6 @@ _RFC3339 = re.compile(
 
 # Past every log's head, and within the databases' 64-bit integers.
 MAX_POSITION = 2**62
-
-
-def parse_position(text: str) -> int | None:
-    """A log position written in ASCII digits; None if the text is not one. More digits than
-    any position has read as 10**20 (past every log), without converting thousands of digits
-    (Python refuses past 4,300)."""
-    if not (text.isascii() and text.isdigit()):  # str.isdigit() alone takes "²" and "٣"
-        return None
-    digits = text.lstrip("0")
-    return int(digits or "0") if len(digits) <= 20 else 10**20
 
 
 def parse_timestamp(text: str) -> datetime | None:
@@ -119,7 +110,7 @@ def _resolve_known_at(conn: Connection, known_at: str | int | datetime | None) -
     if isinstance(known_at, datetime):
         moment: datetime | None = known_at
     else:
-        position = known_at if isinstance(known_at, int) else parse_position(known_at)
+        position = known_at if isinstance(known_at, int) else parse_whole_number(known_at)
         if position is not None:
             # Positions past the head mean "now"; clamp what no log will ever reach (and no
             # database integer holds).

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from factstore.domain.events import RecordedEvent
 from factstore.store.hashing import GENESIS_HASH, canonical_json, event_hash, log_hash
+from factstore.whole_numbers import HUGE, parse_whole_number
 
 if TYPE_CHECKING:  # the store imports this module (its import path checks chains too)
     from factstore.store.event_store import EventStore
@@ -60,11 +61,11 @@ def parse_digest(digest: str) -> tuple[str, int]:
         not sep
         or len(hex_part) != 64
         or any(c not in "0123456789abcdef" for c in hex_part)
-        or not (position_part.isascii() and position_part.isdigit())
-        or len(position_part) > 18  # no log is that long; int() refuses past 4,300 digits
+        or (position := parse_whole_number(position_part)) is None
+        or position == HUGE
     ):
         raise ValueError(f"not a log digest (expected sha256:<64 hex>@<position>): {digest!r}")
-    return hex_part, int(position_part)
+    return hex_part, position
 
 
 @dataclass(slots=True)
